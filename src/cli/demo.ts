@@ -1,0 +1,7 @@
+// Placeholder: implemented by its own issue.
+export const usage = 'usage: clip-ts demo (not implemented yet)';
+
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('clip-ts demo: not implemented yet\n');
+  return 1;
+}

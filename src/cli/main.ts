@@ -1,0 +1,57 @@
+// Dispatches `clip-ts <command> ...` to the module that implements the command.
+// Each command module exports `run(argv): Promise<number>` (the exit code) and `usage`.
+import { UsageError } from './args.js';
+
+interface CommandModule {
+  run(argv: string[]): Promise<number>;
+  usage: string;
+}
+
+// Loaded lazily so `clip-ts tokenize` does not load the native core or sharp.
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  tokenize: { summary: 'print CLIP token ids of texts', load: () => import('./tokenize.js') },
+  preprocess: { summary: 'preprocess an image into a float32 [3,N,N] tensor', load: () => import('./preprocess.js') },
+  embed: { summary: 'image and text embeddings with a CLIP model', load: () => import('./embed.js') },
+  download: { summary: 'download a published checkpoint into the cache', load: () => import('./download.js') },
+  demo: { summary: 'run the quick-start job on the embedded default', load: () => import('./demo.js') },
+};
+
+function help(): string {
+  const lines = ['usage: clip-ts <command> [options]', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
+  lines.push('', 'Run `clip-ts <command> --help` for the options of one command.');
+  return lines.join('\n');
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    process.stderr.write(`clip-ts: unknown command "${name}"\n\n${help()}\n`);
+    return 2;
+  }
+  let mod: CommandModule | undefined;
+  try {
+    mod = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(mod.usage + '\n');
+      return 0;
+    }
+    return await mod.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`clip-ts ${name}: ${err.message}\n${mod !== undefined ? '\n' + mod.usage + '\n' : ''}`);
+      return 2;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`clip-ts ${name}: ${msg}\n`);
+    if (process.env.CLIP_TS_DEBUG === '1' && err instanceof Error && err.stack !== undefined) {
+      process.stderr.write(err.stack + '\n');
+    }
+    return 1;
+  }
+}
