@@ -1,0 +1,37 @@
+// Timing helpers shared by the benchmark modules: medians of repeated runs, never a lone time.
+import { spawnSync } from 'node:child_process';
+
+/** Runs fn `warmup` times, then `reps` times, and returns the per-run times in milliseconds. */
+export async function timeRuns(fn: () => unknown | Promise<unknown>, reps: number, warmup = 1): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return times;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Runs a Python peer script and parses the JSON it prints on its last stdout line. */
+export function runPython<T>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): T {
+  const r = spawnSync('python3', [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`python3 ${script} failed (${r.status}): ${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as T;
+}
+
+/** True when `python3 -c "import <module>"` works (so a peer can be skipped with a note when absent). */
+export function hasPythonModule(module: string): boolean {
+  return spawnSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function fmt(x: number, digits = 2): string {
+  return x.toFixed(digits);
+}
