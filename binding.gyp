@@ -21,7 +21,7 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++1y"],
       "conditions": [
         ["OS=='linux'", {
-          "cflags_cc": ["<!@(node native/find-blas.cjs cflags)"],
+          "cflags_cc": ["<!@(node native/find-blas.cjs cflags)", "-march=native"],
           "libraries": ["<!@(node native/find-blas.cjs libs)", "-lpthread"]
         }],
         ["OS=='mac'", {

@@ -1,0 +1,101 @@
+// Convolution, pooling and batch norm on NCHW tensors (the ResNet image towers and the ViT patch
+// embedding).
+import { isGradEnabled, record } from '../autograd.js';
+import { native } from '../native.js';
+import { Tensor, allocate, checkSameDType, shapeString } from '../tensor.js';
+
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+}
+
+/** 2-D convolution: x [N, C, H, W], weight [O, C, kh, kw], bias [O] or null → [N, O, Ho, Wo]. */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+  checkSameDType('conv2d', x, weight);
+  const stride = opts.stride ?? 1;
+  const pad = opts.padding ?? 0;
+  if (x.rank !== 4 || weight.rank !== 4 || x.dim(1) !== weight.dim(1)) {
+    throw new RangeError(`conv2d: shape mismatch: input ${shapeString(x.shape)} vs weight ${shapeString(weight.shape)} (need [N, C, H, W] and [O, C, kh, kw])`);
+  }
+  const [N, C, H, W] = x.shape;
+  const [O, , kh, kw] = weight.shape;
+  if (bias !== null && bias.size !== O) throw new RangeError(`conv2d: shape mismatch: bias ${shapeString(bias.shape)} vs weight ${shapeString(weight.shape)}`);
+  const Ho = Math.floor((H + 2 * pad - kh) / stride) + 1;
+  const Wo = Math.floor((W + 2 * pad - kw) / stride) + 1;
+  if (Ho < 1 || Wo < 1) throw new RangeError(`conv2d: kernel ${kh}x${kw} does not fit input ${shapeString(x.shape)} with padding ${pad}`);
+  const nat = native();
+  const out = allocate(x.dtype, N * O * Ho * Wo);
+  nat.conv2d(x.data, weight.data, bias?.data ?? null, out, N, C, H, W, O, kh, kw, stride, pad);
+  return record(new Tensor(out, [N, O, Ho, Wo]), 'conv2d', [x, weight, bias], (g) => {
+    const gx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
+    const gw = weight.requiresGrad ? allocate(x.dtype, weight.size) : null;
+    const gb = bias !== null && bias.requiresGrad ? allocate(x.dtype, O) : null;
+    nat.conv2dBackward(x.data, weight.data, g, gx, gw, gb, N, C, H, W, O, kh, kw, stride, pad);
+    return [gx, gw, gb];
+  });
+}
+
+/** Average pooling with a k×k window and the given stride, no padding. */
+export function avgPool2d(x: Tensor, k: number, stride = k): Tensor {
+  if (x.rank !== 4) throw new RangeError(`avgPool2d: expected [N, C, H, W], got ${shapeString(x.shape)}`);
+  const [N, C, H, W] = x.shape;
+  const Ho = Math.floor((H - k) / stride) + 1;
+  const Wo = Math.floor((W - k) / stride) + 1;
+  if (Ho < 1 || Wo < 1) throw new RangeError(`avgPool2d: window ${k} does not fit ${shapeString(x.shape)}`);
+  const nat = native();
+  const out = allocate(x.dtype, N * C * Ho * Wo);
+  nat.avgPool2d(x.data, out, N, C, H, W, k, stride);
+  return record(new Tensor(out, [N, C, Ho, Wo]), 'avgPool2d', [x], (g) => {
+    const gx = allocate(x.dtype, x.size);
+    nat.avgPool2dBackward(g, gx, N, C, H, W, k, stride);
+    return [gx];
+  });
+}
+
+/** Mean over the spatial dimensions: [N, C, H, W] → [N, C]. */
+export function meanSpatial(x: Tensor): Tensor {
+  if (x.rank !== 4) throw new RangeError(`meanSpatial: expected [N, C, H, W], got ${shapeString(x.shape)}`);
+  const [N, C, H, W] = x.shape;
+  const HW = H * W;
+  const out = allocate(x.dtype, N * C);
+  native().meanSpatial(x.data, N, C, HW, out);
+  return record(new Tensor(out, [N, C]), 'meanSpatial', [x], (g) => {
+    const gx = allocate(x.dtype, x.size);
+    for (let i = 0; i < N * C; i++) gx.fill(g[i] / HW, i * HW, (i + 1) * HW);
+    return [gx];
+  });
+}
+
+export interface BatchNormState {
+  weight: Tensor;
+  bias: Tensor;
+  runningMean: Tensor;
+  runningVar: Tensor;
+}
+
+/**
+ * Batch norm over (N, H, W) per channel. Inference uses the running statistics; training uses the
+ * batch statistics and updates the running ones in place (momentum 0.1, unbiased variance).
+ */
+export function batchNorm(x: Tensor, bn: BatchNormState, training: boolean, momentum = 0.1, eps = 1e-5): Tensor {
+  if (x.rank !== 4 || bn.weight.size !== x.dim(1)) {
+    throw new RangeError(`batchNorm: shape mismatch: input ${shapeString(x.shape)} vs weight ${shapeString(bn.weight.shape)}`);
+  }
+  checkSameDType('batchNorm', x, bn.weight);
+  const [N, C, H, W] = x.shape;
+  const HW = H * W;
+  const nat = native();
+  const out = allocate(x.dtype, x.size);
+  const keep = isGradEnabled() && (x.requiresGrad || bn.weight.requiresGrad || bn.bias.requiresGrad);
+  const saveMean = keep || training ? allocate(x.dtype, C) : null;
+  const saveRstd = keep || training ? allocate(x.dtype, C) : null;
+  nat.batchNorm(x.data, bn.weight.data, bn.bias.data, bn.runningMean.data, bn.runningVar.data, out, saveMean, saveRstd,
+    N, C, HW, training, momentum, eps);
+  return record(new Tensor(out, x.shape), 'batchNorm', [x, bn.weight, bn.bias], (g) => {
+    const gx = allocate(x.dtype, x.size);
+    const gw = allocate(x.dtype, C);
+    const gb = allocate(x.dtype, C);
+    nat.batchNormBackward(x.data, bn.weight.data, saveMean ?? allocate(x.dtype, C), saveRstd ?? allocate(x.dtype, C), g, gx, gw, gb, N, C, HW, training);
+    return [gx, bn.weight.requiresGrad ? gw : null, bn.bias.requiresGrad ? gb : null];
+  });
+}
