@@ -1,5 +1,12 @@
 // Timing helpers shared by the benchmark modules: medians of repeated runs, never a lone time.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/**
+ * The Python that has Debian's python3-torch & co.: $CLIP_TS_PYTHON, else /usr/bin/python3 (a
+ * `python3` earlier on PATH, such as a pyenv one, does not see Debian's dist-packages).
+ */
+export const PYTHON = process.env.CLIP_TS_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
 /** Runs fn `warmup` times, then `reps` times, and returns the per-run times in milliseconds. */
 export async function timeRuns(fn: () => unknown | Promise<unknown>, reps: number, warmup = 1): Promise<number[]> {
@@ -21,15 +28,15 @@ export function median(xs: readonly number[]): number {
 
 /** Runs a Python peer script and parses the JSON it prints on its last stdout line. */
 export function runPython<T>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): T {
-  const r = spawnSync('python3', [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`python3 ${script} failed (${r.status}): ${r.stderr}`);
+  const r = spawnSync(PYTHON, [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${PYTHON} ${script} failed (${r.status}): ${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as T;
 }
 
-/** True when `python3 -c "import <module>"` works (so a peer can be skipped with a note when absent). */
+/** True when `PYTHON -c "import <module>"` works (so a peer can be skipped with a note when absent). */
 export function hasPythonModule(module: string): boolean {
-  return spawnSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+  return spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
 }
 
 export function fmt(x: number, digits = 2): string {
