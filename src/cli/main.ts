@@ -37,7 +37,8 @@ export async function runCli(argv: string[]): Promise<number> {
   let mod: CommandModule | undefined;
   try {
     mod = await entry.load();
-    if (rest.includes('--help') || rest.includes('-h')) {
+    const options = rest.indexOf('--') >= 0 ? rest.slice(0, rest.indexOf('--')) : rest;
+    if (options.includes('--help') || options.includes('-h')) {
       process.stdout.write(mod.usage + '\n');
       return 0;
     }
