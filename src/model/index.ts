@@ -9,6 +9,7 @@ export { ClipModel, type ClipOutput } from './clip.js';
 export { configFromShapes, describeConfig, type ClipConfig, type VitConfig, type ResNetConfig, type TextConfig, type Activation } from './config.js';
 export { createModel, expectedTensors } from './init.js';
 export { loadModelFile, modelFromStateDict, type LoadOptions } from './load.js';
+export { saveModel, savedConfig, type SaveModelOptions } from './save.js';
 export { ParamStore, type ActivationHook } from './params.js';
 export { endTokenPositions, type EncodeTextOptions } from './text.js';
 export { ModelWorker, type ModelInfo } from './worker.js';

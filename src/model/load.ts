@@ -6,6 +6,7 @@ import { ClipModel } from './clip.js';
 import { configFromShapes, describeConfig, type Activation } from './config.js';
 import { expectedTensors } from './init.js';
 import { ParamStore } from './params.js';
+import { savedConfig } from './save.js';
 
 /** Entries of OpenAI's files that are not model tensors (metadata, BN step counters). */
 function isIgnoredKey(key: string): boolean {
@@ -50,7 +51,9 @@ export function modelFromStateDict(state: ReadonlyMap<string, TensorEntry>, opts
 export function loadModelFile(path: string, opts: LoadOptions = {}): ClipModel {
   const ckpt = openCheckpoint(path);
   try {
-    return modelFromStateDict(toOpenAIStateDict(ckpt), opts, path);
+    // Our own checkpoints record the activation, which the shapes cannot tell.
+    const activation = opts.activation ?? savedConfig(path, ckpt.metadata)?.activation;
+    return modelFromStateDict(toOpenAIStateDict(ckpt), { ...opts, activation }, path);
   } finally {
     ckpt.close();
   }
