@@ -6,8 +6,8 @@ import type { ClipModel } from './clip.js';
 import { loadModelFile, type LoadOptions } from './load.js';
 
 export { ClipModel, type ClipOutput } from './clip.js';
-export { configFromShapes, describeConfig, type ClipConfig, type VitConfig, type ResNetConfig, type TextConfig, type Activation } from './config.js';
-export { createModel, expectedTensors } from './init.js';
+export { describeConfig, fromCheckpointConfig, toCheckpointConfig, type ClipConfig, type VitConfig, type ResNetConfig, type TextConfig, type Activation } from './config.js';
+export { createModel } from './init.js';
 export { loadModelFile, modelFromStateDict, type LoadOptions } from './load.js';
 export { saveModel, savedConfig, type SaveModelOptions } from './save.js';
 export { ParamStore, type ActivationHook } from './params.js';

@@ -1,52 +1,34 @@
 // A freshly initialised CLIP for a given configuration (training from scratch, tests, the demo).
-// The parameter names and shapes here are the canonical ones every checkpoint is checked against.
+// Names and shapes come from the weights layer's list for the configuration (the same list every
+// checkpoint is validated against); each tensor's initialisation is chosen by its name.
 // Initialisation follows OpenAI's initialize_parameters: N(0, 0.02) token embeddings, N(0, 0.01)
 // text positions, width^-0.5-scaled class embedding / positions / projections, attention and MLP
 // weights with std width^-0.5, (2·width)^-0.5 and width^-0.5·(2·layers)^-0.5, zero-initialised
 // last BatchNorm gain in each bottleneck, logit_scale = ln(1/0.07). Other linear layers use
 // PyTorch's default uniform(±1/√fan_in).
+import { SeededRandom } from '../image/seeded-random.js';
 import { Tensor, type Shape } from '../tensor/index.js';
+import { expectedOpenAIShapes, isOptionalOpenAIKey } from '../weights/clip-config.js';
 import { ClipModel } from './clip.js';
-import type { ClipConfig, ResNetConfig, VitConfig } from './config.js';
+import { toCheckpointConfig, type ClipConfig } from './config.js';
+import { isBufferName } from './load.js';
 import { ParamStore } from './params.js';
 
-/** Deterministic normal and uniform samples (xorshift128+ and Box–Muller). */
-export class SeededRandom {
-  private s0: number;
-  private s1: number;
-  private spare: number | null = null;
-
-  constructor(seed: number) {
-    this.s0 = (seed ^ 0x9e3779b9) >>> 0 || 1;
-    this.s1 = (Math.imul(seed, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0 || 2;
-    for (let i = 0; i < 16; i++) this.uniform();
-  }
-
-  /** Uniform in [0, 1). */
-  uniform(): number {
-    let x = this.s0;
-    const y = this.s1;
-    this.s0 = y;
-    x ^= x << 23;
-    x ^= x >>> 17;
-    x ^= y ^ (y >>> 26);
-    this.s1 = x >>> 0;
-    return ((this.s0 + this.s1) >>> 0) / 4294967296;
-  }
-
-  normal(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
-      this.spare = null;
+/** Standard normal samples by Box–Muller over the shared seedable generator. */
+function normalSampler(rng: SeededRandom): () => number {
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const s = spare;
+      spare = null;
       return s;
     }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform();
+    const u = 1 - rng.next(); // (0, 1]: log stays finite
+    const v = rng.next();
     const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
+    spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
-  }
+  };
 }
 
 type Init = { kind: 'normal'; std: number } | { kind: 'uniform'; bound: number } | { kind: 'const'; value: number };
@@ -55,133 +37,60 @@ const normal = (std: number): Init => ({ kind: 'normal', std });
 const uniform = (bound: number): Init => ({ kind: 'uniform', bound });
 const constant = (value: number): Init => ({ kind: 'const', value });
 
-class Builder {
-  readonly params = new ParamStore();
-  /** Every tensor's shape and whether it is a buffer, recorded even in shape-only mode. */
-  readonly shapes = new Map<string, { shape: Shape; buffer: boolean }>();
-  /** With rng null only shapes are recorded (no values allocated). */
-  constructor(private readonly rng: SeededRandom | null) {}
-
-  add(name: string, shape: Shape, init: Init, buffer = false): void {
-    this.shapes.set(name, { shape, buffer });
-    if (this.rng === null) return;
-    const rng = this.rng;
-    const n = shape.reduce((a, b) => a * b, 1);
-    const d = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      d[i] = init.kind === 'normal' ? init.std * rng.normal()
-        : init.kind === 'uniform' ? (rng.uniform() * 2 - 1) * init.bound : init.value;
-    }
-    this.params.set(name, new Tensor(d, shape), { buffer });
+/** The initialisation of one tensor, from its name and shape (the architecture's widths). */
+function initFor(name: string, shape: Shape, config: ClipConfig): Init {
+  const last = name.slice(name.lastIndexOf('.') + 1);
+  const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+  const text = !name.startsWith('visual.');
+  const width = text ? config.text.width : config.vision.width;
+  const layers = text ? config.text.layers : config.vision.kind === 'vit' ? config.vision.layers : 1;
+  if (name === 'logit_scale') return constant(Math.log(1 / 0.07));
+  if (name === 'token_embedding.weight') return normal(0.02);
+  if (name === 'positional_embedding') return normal(0.01);
+  if (name === 'text_projection') return normal(config.text.width ** -0.5);
+  if (name === 'visual.class_embedding' || name === 'visual.positional_embedding' || name === 'visual.proj') return normal(width ** -0.5);
+  if (/\.(ln_\w+|ln_final)\.weight$|^ln_final\.weight$/.test(name)) return constant(1);
+  if (/(^|\.)(ln_\w+|ln_final)\.bias$/.test(name)) return constant(0);
+  // BatchNorm: identity statistics; the last gain of each bottleneck starts at zero so that every
+  // residual block starts as the identity.
+  if (last === 'running_mean') return constant(0);
+  if (last === 'running_var') return constant(1);
+  if (/\.(bn\d|downsample\.1)\.weight$/.test(name)) return constant(/\.layer\d\.\d+\.bn3\.weight$/.test(name) ? 0 : 1);
+  if (/\.(bn\d|downsample\.1)\.bias$/.test(name)) return constant(0);
+  if (name.startsWith('visual.attnpool.')) {
+    const C = config.vision.width * 32;
+    if (name.endsWith('positional_embedding') || last === 'weight') return normal(C ** -0.5);
+    return uniform(1 / Math.sqrt(C));
   }
-
-  layerNorm(prefix: string, width: number): void {
-    this.add(`${prefix}.weight`, [width], constant(1));
-    this.add(`${prefix}.bias`, [width], constant(0));
-  }
-
-  batchNorm(prefix: string, channels: number, zeroGain = false): void {
-    this.add(`${prefix}.weight`, [channels], constant(zeroGain ? 0 : 1));
-    this.add(`${prefix}.bias`, [channels], constant(0));
-    this.add(`${prefix}.running_mean`, [channels], constant(0), true);
-    this.add(`${prefix}.running_var`, [channels], constant(1), true);
-  }
-
-  conv(name: string, out: number, inC: number, k: number): void {
-    this.add(`${name}.weight`, [out, inC, k, k], uniform(1 / Math.sqrt(inC * k * k)));
-  }
-
-  transformer(prefix: string, width: number, layers: number): void {
-    const attnStd = width ** -0.5;
-    const projStd = width ** -0.5 * (2 * layers) ** -0.5;
-    const fcStd = (2 * width) ** -0.5;
-    for (let i = 0; i < layers; i++) {
-      const p = `${prefix}.resblocks.${i}`;
-      this.add(`${p}.attn.in_proj_weight`, [3 * width, width], normal(attnStd));
-      this.add(`${p}.attn.in_proj_bias`, [3 * width], constant(0));
-      this.add(`${p}.attn.out_proj.weight`, [width, width], normal(projStd));
-      this.add(`${p}.attn.out_proj.bias`, [width], constant(0));
-      this.layerNorm(`${p}.ln_1`, width);
-      this.add(`${p}.mlp.c_fc.weight`, [4 * width, width], normal(fcStd));
-      this.add(`${p}.mlp.c_fc.bias`, [4 * width], uniform(1 / Math.sqrt(width)));
-      this.add(`${p}.mlp.c_proj.weight`, [width, 4 * width], normal(projStd));
-      this.add(`${p}.mlp.c_proj.bias`, [width], uniform(1 / Math.sqrt(4 * width)));
-      this.layerNorm(`${p}.ln_2`, width);
-    }
-  }
-
-  vit(v: VitConfig, embedDim: number): void {
-    const scale = v.width ** -0.5;
-    const grid = v.imageSize / v.patchSize;
-    this.conv('visual.conv1', v.width, 3, v.patchSize);
-    this.add('visual.class_embedding', [v.width], normal(scale));
-    this.add('visual.positional_embedding', [grid * grid + 1, v.width], normal(scale));
-    this.layerNorm('visual.ln_pre', v.width);
-    this.transformer('visual.transformer', v.width, v.layers);
-    this.layerNorm('visual.ln_post', v.width);
-    this.add('visual.proj', [v.width, embedDim], normal(scale));
-  }
-
-  resnet(r: ResNetConfig, embedDim: number): void {
-    const w = r.width;
-    this.conv('visual.conv1', w / 2, 3, 3);
-    this.batchNorm('visual.bn1', w / 2);
-    this.conv('visual.conv2', w / 2, w / 2, 3);
-    this.batchNorm('visual.bn2', w / 2);
-    this.conv('visual.conv3', w, w / 2, 3);
-    this.batchNorm('visual.bn3', w);
-    let inplanes = w;
-    for (let s = 0; s < 4; s++) {
-      const planes = w * 2 ** s;
-      for (let b = 0; b < r.layers[s]; b++) {
-        const p = `visual.layer${s + 1}.${b}`;
-        const stride = b === 0 && s > 0 ? 2 : 1;
-        this.conv(`${p}.conv1`, planes, inplanes, 1);
-        this.batchNorm(`${p}.bn1`, planes);
-        this.conv(`${p}.conv2`, planes, planes, 3);
-        this.batchNorm(`${p}.bn2`, planes);
-        this.conv(`${p}.conv3`, planes * 4, planes, 1);
-        this.batchNorm(`${p}.bn3`, planes * 4, true);
-        if (stride > 1 || inplanes !== planes * 4) {
-          this.conv(`${p}.downsample.0`, planes * 4, inplanes, 1);
-          this.batchNorm(`${p}.downsample.1`, planes * 4);
-        }
-        inplanes = planes * 4;
-      }
-    }
-    const C = w * 32;
-    const grid = r.imageSize / 32;
-    const std = C ** -0.5;
-    this.add('visual.attnpool.positional_embedding', [grid * grid + 1, C], normal(std));
-    for (const proj of ['q_proj', 'k_proj', 'v_proj']) {
-      this.add(`visual.attnpool.${proj}.weight`, [C, C], normal(std));
-      this.add(`visual.attnpool.${proj}.bias`, [C], uniform(1 / Math.sqrt(C)));
-    }
-    this.add('visual.attnpool.c_proj.weight', [embedDim, C], normal(std));
-    this.add('visual.attnpool.c_proj.bias', [embedDim], uniform(1 / Math.sqrt(C)));
-  }
+  if (name.endsWith('attn.in_proj_weight')) return normal(width ** -0.5);
+  if (name.endsWith('attn.in_proj_bias') || name.endsWith('attn.out_proj.bias')) return constant(0);
+  const projStd = width ** -0.5 * (2 * layers) ** -0.5;
+  if (name.endsWith('attn.out_proj.weight') || name.endsWith('mlp.c_proj.weight')) return normal(projStd);
+  if (name.endsWith('mlp.c_fc.weight')) return normal((2 * width) ** -0.5);
+  if (name.endsWith('mlp.c_fc.bias')) return uniform(1 / Math.sqrt(width));
+  if (name.endsWith('mlp.c_proj.bias')) return uniform(1 / Math.sqrt(4 * width));
+  // Convolutions (no bias in CLIP): PyTorch's default uniform(±1/√fan_in).
+  if (shape.length === 4) return uniform(1 / Math.sqrt(fanIn));
+  throw new Error(`internal: no initialisation rule for ${name}`);
 }
 
-function build(config: ClipConfig, rng: SeededRandom | null): Builder {
-  const b = new Builder(rng);
-  if (config.vision.kind === 'vit') b.vit(config.vision, config.embedDim);
-  else b.resnet(config.vision, config.embedDim);
-  const t = config.text;
-  b.add('token_embedding.weight', [t.vocabSize, t.width], normal(0.02));
-  b.add('positional_embedding', [t.contextLength, t.width], normal(0.01));
-  b.transformer('transformer', t.width, t.layers);
-  b.layerNorm('ln_final', t.width);
-  b.add('text_projection', [t.width, config.embedDim], normal(t.width ** -0.5));
-  b.add('logit_scale', [1], constant(Math.log(1 / 0.07)));
-  return b;
+function sample(init: Init, n: number, rng: SeededRandom, normal: () => number): Float32Array {
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    d[i] = init.kind === 'normal' ? init.std * normal() : init.kind === 'uniform' ? rng.uniform(-init.bound, init.bound) : init.value;
+  }
+  return d;
 }
 
 /** A new CLIP model with OpenAI's initialisation, reproducible from `seed`. */
 export function createModel(config: ClipConfig, seed = 0): ClipModel {
-  return new ClipModel(config, build(config, new SeededRandom(seed)).params);
-}
-
-/** The name, shape and buffer flag of every tensor a model of this configuration has. */
-export function expectedTensors(config: ClipConfig): Map<string, { shape: Shape; buffer: boolean }> {
-  return build(config, null).shapes;
+  const rng = new SeededRandom(seed);
+  const normal = normalSampler(rng);
+  const params = new ParamStore();
+  for (const [name, shape] of expectedOpenAIShapes(toCheckpointConfig(config))) {
+    if (isOptionalOpenAIKey(name)) continue;
+    const dims = shape.length === 0 ? [1] : shape;
+    params.set(name, new Tensor(sample(initFor(name, dims, config), dims.reduce((a, b) => a * b, 1), rng, normal), dims), { buffer: isBufferName(name) });
+  }
+  return new ClipModel(config, params);
 }

@@ -1,7 +1,7 @@
 // The model's tensors by name. Names are OpenAI's state-dict keys (e.g.
 // "visual.transformer.resblocks.0.attn.in_proj_weight"), so loading and saving checkpoints is a
 // direct mapping and the forward code reads like OpenAI's model.py.
-import { Tensor, shapeString, type Shape } from '../tensor/index.js';
+import type { Tensor } from '../tensor/index.js';
 
 export class ParamStore {
   private readonly tensors = new Map<string, Tensor>();
@@ -18,14 +18,8 @@ export class ParamStore {
     return this.tensors.has(name);
   }
 
-  /** Adds or replaces a tensor; `expectShape` guards against a checkpoint of another architecture. */
-  set(name: string, t: Tensor, opts: { buffer?: boolean; expectShape?: Shape } = {}): void {
-    if (opts.expectShape !== undefined) {
-      const s = opts.expectShape;
-      if (s.length !== t.rank || s.some((d, i) => d !== t.shape[i])) {
-        throw new RangeError(`parameter ${name}: shape mismatch: checkpoint ${shapeString(t.shape)} vs model ${shapeString(s)}`);
-      }
-    }
+  /** Adds or replaces a tensor (`buffer`: state such as BatchNorm statistics, not trained). */
+  set(name: string, t: Tensor, opts: { buffer?: boolean } = {}): void {
     t.name = name;
     this.tensors.set(name, t);
     if (opts.buffer === true) this.buffers.add(name);

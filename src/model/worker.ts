@@ -1,18 +1,10 @@
 // Runs a model in a worker thread so that long inference never blocks the caller's event loop
 // (a server stays responsive while a batch is encoded). The native core is context-aware and
 // loads in workers; typed arrays cross the thread boundary by transfer, not copy.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { MatmulPrecision } from '../tensor/index.js';
+import { startModuleWorker } from '../util/worker-thread.js';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.js';
-
-function entryPoint(): { url: URL; execArgv: string[] } {
-  const js = new URL('./worker-entry.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
-  // Running from TypeScript sources (tsx): the worker needs the same loader.
-  return { url: new URL('./worker-entry.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
-}
 
 export interface ModelInfo {
   imageSize: number;
@@ -52,8 +44,7 @@ export class ModelWorker {
 
   /** Starts a worker that loads the checkpoint at `modelPath`. */
   static async start(modelPath: string, opts: { precision?: MatmulPrecision; threads?: number } = {}): Promise<ModelWorker> {
-    const { url, execArgv } = entryPoint();
-    const w = new ModelWorker(new Worker(url, { execArgv }));
+    const w = new ModelWorker(startModuleWorker(new URL('./worker-entry.js', import.meta.url)));
     const r = await w.call({ id: 0, kind: 'load', path: modelPath, precision: opts.precision ?? 'fp32', threads: opts.threads ?? 0 }, []);
     if (r.kind !== 'loaded') throw new Error('model worker: unexpected reply to load');
     w.info = r.info;
