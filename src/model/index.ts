@@ -1,6 +1,8 @@
 // The model library: load a checkpoint by name or path, encode images and texts.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { assetPath } from '../paths.js';
+import { resolveModelPath } from '../weights/download.js';
 import { cachedModelPath, findModel, listModels } from '../weights/registry.js';
 import type { ClipModel } from './clip.js';
 import { loadModelFile, type LoadOptions } from './load.js';
@@ -20,12 +22,14 @@ export const DEFAULT_MODEL_FILE = 'models/default.safetensors';
 export interface ResolveOptions {
   /** The download cache (default $CLIP_TS_CACHE or ~/.cache/clip-ts). */
   cacheDir?: string;
+  /** Download a known model that is not cached yet (default false: no network unless asked). */
+  download?: boolean;
 }
 
 /**
- * The local file for a model: an existing path as is, a registry name (ViT-B/32, RN50, a
- * registered open_clip/HF model) from the download cache, or, with no name, the bundled default.
- * Never downloads: a known but missing model is an error that says how to download it.
+ * The local file for a model, without any network: an existing path as is, a registry name
+ * (ViT-B/32, RN50, a registered open_clip/HF model) from the download cache, or, with no name, the
+ * bundled default. A known model that is not cached is an error that says how to download it.
  */
 export function resolveModelFile(nameOrPath: string | undefined, opts: ResolveOptions = {}): string {
   if (nameOrPath === undefined || nameOrPath === '' || nameOrPath === 'default') {
@@ -36,15 +40,17 @@ export function resolveModelFile(nameOrPath: string | undefined, opts: ResolveOp
   if (existsSync(nameOrPath)) return nameOrPath;
   const known = findModel(nameOrPath, opts.cacheDir);
   if (known === undefined) {
-    const names = listModels(opts.cacheDir).map((m) => m.name).join(', ');
-    throw new Error(`model "${nameOrPath}" is neither a file nor a known model name (known: ${names})`);
+    throw new Error(`${nameOrPath}: no such file, and not a known model name (known: ${listModels(opts.cacheDir).map((m) => m.name).join(', ')})`);
   }
   const p = cachedModelPath(known, opts.cacheDir);
-  if (!existsSync(p)) throw new Error(`model ${known.name} is not downloaded yet: run \`clip-ts download ${known.name}\` (${known.url})`);
+  if (!existsSync(p)) throw new Error(`model ${known.name} is not in the cache folder ${path.dirname(p)} (run \`clip-ts download ${known.name}\`, or pass download: true)`);
   return p;
 }
 
-/** Loads a model by name or path (see resolveModelFile). */
+/** Loads a model by name or path; with `download: true` a known model missing from the cache is downloaded first. */
 export async function loadModel(nameOrPath?: string, opts: LoadOptions & ResolveOptions = {}): Promise<ClipModel> {
-  return loadModelFile(resolveModelFile(nameOrPath, opts), opts);
+  const file = opts.download === true && nameOrPath !== undefined && !existsSync(nameOrPath)
+    ? await resolveModelPath(nameOrPath, { cacheDir: opts.cacheDir })
+    : resolveModelFile(nameOrPath, opts);
+  return loadModelFile(file, opts);
 }

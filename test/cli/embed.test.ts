@@ -55,6 +55,6 @@ describe('clip-ts embed', () => {
     assert.match(usage.stderr, /at least one --image or --text/);
     const noModel = await quietly(['embed', '--model', path.join(dir, 'none.pt'), '--text', 'x', '--out', out]);
     assert.equal(noModel.code, 1);
-    assert.match(noModel.stderr, /none\.pt.*neither a file nor a known model name/);
+    assert.match(noModel.stderr, /none\.pt: no such file, and not a known model name/);
   });
 });
