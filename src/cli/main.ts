@@ -12,6 +12,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   tokenize: { summary: 'print CLIP token ids of texts', load: () => import('./tokenize.js') },
   preprocess: { summary: 'preprocess an image into a float32 [3,N,N] tensor', load: () => import('./preprocess.js') },
   embed: { summary: 'image and text embeddings with a CLIP model', load: () => import('./embed.js') },
+  classify: { summary: 'zero-shot classification of images against labels', load: () => import('./classify.js') },
+  'zeroshot-eval': { summary: 'zero-shot accuracy on a labelled image set', load: () => import('./zeroshot-eval.js') },
+  features: { summary: 'cache image features of a labelled set for probes', load: () => import('./features.js') },
+  'linear-probe': { summary: 'logistic-regression probe on frozen features', load: () => import('./linear-probe.js') },
+  'few-shot': { summary: 'few-shot linear probes (k = 1, 2, 4, ...) against zero-shot', load: () => import('./few-shot.js') },
+  datasets: { summary: 'build data sets (the multi-style emoji set)', load: () => import('./datasets.js') },
   download: { summary: 'download a published checkpoint into the cache', load: () => import('./download.js') },
   demo: { summary: 'run the quick-start job on the embedded default', load: () => import('./demo.js') },
 };
