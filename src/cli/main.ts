@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   features: { summary: 'cache image features of a labelled set for probes', load: () => import('./features.js') },
   'linear-probe': { summary: 'logistic-regression probe on frozen features', load: () => import('./linear-probe.js') },
   'few-shot': { summary: 'few-shot linear probes (k = 1, 2, 4, ...) against zero-shot', load: () => import('./few-shot.js') },
+  train: { summary: 'contrastive pretraining or fine-tuning on image-caption pairs', load: () => import('./train.js') },
   datasets: { summary: 'build data sets (the multi-style emoji set)', load: () => import('./datasets.js') },
   download: { summary: 'download a published checkpoint into the cache', load: () => import('./download.js') },
   demo: { summary: 'run the quick-start job on the embedded default', load: () => import('./demo.js') },
