@@ -2,6 +2,10 @@
 // the rate and the time left). Elsewhere (a log file, CI, a pipe): a plain line every few seconds,
 // so logs stay readable and do not fill with carriage returns.
 
+import { formatDuration } from '../util/duration.js';
+
+export { formatDuration };
+
 /** The part of a stream the reporter writes to (process.stderr, or a stand-in in tests). */
 export interface ProgressStream {
   write(chunk: string): boolean;
@@ -26,16 +30,6 @@ export interface ProgressOptions {
   lineMs?: number;
   /** A clock in milliseconds, for tests. Default performance.now. */
   now?: () => number;
-}
-
-/** `h:mm:ss` or `m:ss`. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
 function formatRate(rate: number): string {

@@ -2,6 +2,8 @@
 // redrawn in place (at most ten times a second); otherwise (logs, CI) a plain line is printed at
 // every 10 % step, or every 10 MB when the size is unknown, so logs stay short.
 
+import { formatDuration } from '../util/duration.js';
+
 export interface ProgressSink {
   write(text: string): unknown;
   readonly isTTY?: boolean;
@@ -9,15 +11,6 @@ export interface ProgressSink {
 
 function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
-}
-
-function clock(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
 export class ProgressReporter {
@@ -46,7 +39,7 @@ export class ProgressReporter {
     if (this.total !== undefined && this.total > 0) {
       const pct = (100 * this.done) / this.total;
       const eta = speed > 0 ? (this.total - this.done) / speed : NaN;
-      parts.push(`${mb(this.done)}/${mb(this.total)} MB`, `${pct.toFixed(1)}%`, `${(speed / 1e6).toFixed(1)} MB/s`, `ETA ${clock(eta)}`);
+      parts.push(`${mb(this.done)}/${mb(this.total)} MB`, `${pct.toFixed(1)}%`, `${(speed / 1e6).toFixed(1)} MB/s`, `ETA ${formatDuration(eta)}`);
     } else {
       parts.push(`${mb(this.done)} MB`, `${(speed / 1e6).toFixed(1)} MB/s`);
     }
