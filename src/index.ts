@@ -17,3 +17,10 @@ export { evaluateZeroShot, zeroShotMetrics, type ZeroShotReport } from './eval/z
 export { ConfusionMatrix } from './eval/confusion.js';
 export { readLabelledSource } from './eval/labelled-table.js';
 export { buildEmojiDataset, planEmojiDataset } from './datasets/emoji.js';
+export { minimizeLbfgs, type LbfgsOptions, type LbfgsResult } from './eval/lbfgs.js';
+export { fitLogisticRegression, LogisticRegressionModel, type LogisticRegressionOptions } from './eval/logistic-regression.js';
+export { linearProbe, sweepC, searchC, type LabelledFeatures, type LinearProbeResult } from './eval/linear-probe.js';
+export { fewShotEvaluation, DEFAULT_SHOTS, type FewShotResult } from './eval/few-shot.js';
+export { extractFeatures, readFeatureFile, writeFeatureFile, type FeatureSet } from './eval/features.js';
+export { readLabelledImages, type LabelledImages } from './eval/labelled-images.js';
+export { top1Accuracy, meanPerClassAccuracy } from './eval/metrics.js';
