@@ -1,10 +1,9 @@
 // `clip-ts preprocess`: one image through OpenAI CLIP's `_transform(N)` (Pillow-exact), written as
 // a raw float32 [3, N, N] little-endian tensor with no header.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import path from 'node:path';
 import { UsageError, numberOption, parseArgs } from './args.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, preprocess } from '../image/index.js';
+import { writeAll, writeFileAtomic } from '../weights/atomic-file.js';
 
 export const usage = `usage: clip-ts preprocess [--size N] [--exif] [--max-pixels P] IMAGE --out FILE.f32
 
@@ -22,25 +21,11 @@ options:
 example:
   clip-ts preprocess --size 224 cat.jpg --out cat.224.f32`;
 
-/** Writes `bytes` to `target` through a temporary file in the same folder, so readers never see half a file. */
-function writeFileAtomic(target: string, bytes: Uint8Array): void {
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
-  let fd: number | undefined;
+/** Writes `bytes` to `target` atomically (temporary file in the same folder, then rename). */
+function writeBytesAtomic(target: string, bytes: Uint8Array): void {
   try {
-    fd = openSync(tmp, 'w');
-    let at = 0;
-    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, target);
+    writeFileAtomic(target, (fd) => writeAll(fd, bytes));
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temporary file may not exist; the original error is the one to report
-    }
     throw new Error(`cannot write ${target}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
@@ -71,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   const input = args.positionals[0];
   const image = await decodeImage(input, { applyExifOrientation: args.flags.has('exif'), maxPixels });
   const tensor = preprocess(image, size);
-  writeFileAtomic(out, littleEndianBytes(tensor));
+  writeBytesAtomic(out, littleEndianBytes(tensor));
   process.stderr.write(`${input}: ${image.width}x${image.height} ${image.mode} -> ${out} (float32 [3, ${size}, ${size}])\n`);
   return 0;
 }

@@ -1,29 +1,9 @@
 // A small pool of decode workers. Tasks go to the least busy worker; a worker that dies (crash,
 // out of memory) fails only its own tasks and is replaced on the next submission. Idle workers are
 // unref'd, so a pool that is never closed does not keep the process alive.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../util/worker-thread.js';
 import { runImageTask, type ImageTask, type ImageTaskResult } from './image-task.js';
-
-/** How to start a worker: a script URL, or (under tsx) a bootstrap evaluated as code. */
-type WorkerEntry = { script: URL } | { code: string };
-
-/**
- * The worker script next to this module: `decode-worker.js` in the compiled package. Under tsx
- * (running the `.ts` sources) Node 20 cannot start a worker on a `.ts` file even with tsx's
- * `--import` flags, so a small bootstrap registers tsx's loader inside the worker first.
- */
-function workerEntry(): WorkerEntry {
-  const js = new URL('./decode-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { script: js };
-  const ts = new URL('./decode-worker.ts', import.meta.url);
-  if (existsSync(fileURLToPath(ts))) {
-    const api = import.meta.resolve('tsx/esm/api');
-    return { code: `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ts.href)}); })` };
-  }
-  throw new Error(`decode worker script not found next to ${fileURLToPath(import.meta.url)}`);
-}
 
 interface Slot {
   worker: Worker;
@@ -47,7 +27,6 @@ export interface WorkerReply {
 /** Runs image tasks with at most `perWorker` at a time per worker; later ones wait in a queue. */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly entry = workerEntry();
   private readonly queue: { seq: number; task: ImageTask; resolve: (r: ImageTaskResult) => void }[] = [];
   private closed = false;
   private seq = 0;
@@ -58,7 +37,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = 'script' in this.entry ? new Worker(this.entry.script) : new Worker(this.entry.code, { eval: true, execArgv: [] });
+    const worker = startModuleWorker(new URL('./decode-worker.js', import.meta.url));
     const slot: Slot = { worker, pending: new Map(), dead: false };
     const failAll = (why: string): void => {
       if (slot.dead) return;
