@@ -4,7 +4,11 @@ export * from './text/index.js';
 export * from './image/index.js';
 export * from './model/index.js';
 export {
-  openCheckpoint, toOpenAIStateDict, saveSafetensors, type Checkpoint, type TensorEntry,
+  openCheckpoint, toOpenAIStateDict, convertToOpenAI, inferClipConfig, saveSafetensors, CheckpointError,
+  OPENAI_MODELS, listModels, findModel, registerModel, resolveCacheDir, cachedModelPath,
+  downloadFile, downloadModel, resolveModelPath,
+  type Checkpoint, type CheckpointFormat, type TensorEntry, type OpenAIStateDict, type ModelSource,
+  type ModelRegistration, type DownloadOptions, type StorageDType,
 } from './weights/index.js';
 export { buildZeroShotClassifier, ZeroShotClassifier } from './eval/zeroshot.js';
 export { resolveTemplates, fillTemplate, imagenetTemplates } from './eval/templates.js';
