@@ -22,6 +22,10 @@ export interface NativeBackend {
   gemmBf16(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     A: Float32Array, lda: number, B: Uint16Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
   hasBf16(): boolean;
+  /** The float32 GEMM in use ('avx512': clip-ts's packed kernel, 'blas': CBLAS); `which` switches it. */
+  gemmKernel(which?: 'auto' | 'blas'): 'avx512' | 'blas';
+  /** Measured fp32 FMA peak of the thread pool over about `seconds`, in GFLOP/s (benchmarks). */
+  fmaPeak(seconds: number): number;
 
   add(a: FloatArray, b: FloatArray, out: FloatArray): void;
   axpby(alpha: number, x: FloatArray, beta: number, y: FloatArray): void;
