@@ -481,11 +481,15 @@ void PackedGemm(const GemmShape& s, float alpha, const float* A, const typename 
             }
           }
         });
-        // Compute: row blocks of MC, split further by columns until there are ≥ 4 tasks per thread.
-        const size_t mpb = MC / MR;
+        // Compute: exactly 4 tasks per thread when there are enough rows (ParallelFor makes at most
+        // 4 chunks per thread, so any other count leaves one thread a chunk more than the other:
+        // 27 MC-row blocks on 2 threads ran 4:3). Each task's rows stay ≤ ~40 panels (≤ 480 KB of
+        // packed A, inside L2); with few rows, split by rows of MC and then by columns.
+        const size_t want = static_cast<size_t>(threads) * 4;
+        size_t mpb = MC / MR;
+        if (threads > 1 && mp >= want && (mp + want - 1) / want <= 40) mpb = (mp + want - 1) / want;
         const size_t rblocks = (mp + mpb - 1) / mpb;
         size_t cblocks = 1;
-        const size_t want = static_cast<size_t>(threads) * 4;
         if (threads > 1 && rblocks < want) cblocks = std::min(np, (want + rblocks - 1) / rblocks);
         const size_t npb = (np + cblocks - 1) / cblocks;
         run(rblocks * cblocks, 1, [&](size_t t0, size_t t1) {

@@ -44,8 +44,25 @@ def attention_core(q, k, v, D):
     return torch.bmm(torch.softmax(s, dim=-1), v)
 
 
+def openblas():
+    """The OpenBLAS that torch's BLAS calls land in (Debian links libblas.so.3 to it)."""
+    import ctypes
+
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib
+    except OSError:
+        return None
+
+
 def run(cfg, threads):
+    # torch.set_num_threads sets PyTorch's own (OpenMP) threads; OpenBLAS keeps a pthread pool of
+    # its own, so a "1 thread" row must set that too.
     torch.set_num_threads(threads)
+    lib = openblas()
+    if lib is not None:
+        lib.openblas_set_num_threads(threads)
     torch.manual_seed(0)
     reps = cfg["reps"]
     out = {}
@@ -108,14 +125,8 @@ def main():
     res = {"threads": {}, "torch": torch.__version__}
     for t in cfg["threads"]:
         res["threads"][str(t)] = run(cfg, t)
-    try:
-        import ctypes
-
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        res["blas"] = lib.openblas_get_corename().decode()
-    except OSError:
-        res["blas"] = "unknown"
+    lib = openblas()
+    res["blas"] = lib.openblas_get_corename().decode() if lib is not None else "unknown"
     print(json.dumps(res))
 
 
