@@ -5,7 +5,7 @@ import { residualBlock } from '../src/model/transformer.js';
 import { ParamStore } from '../src/model/params.js';
 import { Tensor, backward, linear, native, quickGelu, type Shape } from '../src/tensor/index.js';
 import { packageRoot } from '../src/paths.js';
-import { fmt, hasPythonModule, median, runPython, timeRuns } from './common.js';
+import { fmt, hasPythonModule, median, pythonEnv, runPython, timeRuns } from './common.js';
 
 function randomTensor(shape: Shape, scale: number, requiresGrad: boolean): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -66,17 +66,30 @@ async function main(): Promise<void> {
     return;
   }
   const script = path.join(packageRoot(), 'bench', 'python', 'blocks_torch.py');
-  const torch = runPython<{ torch: string; threads: Record<string, { mlp: number[]; block: number[] }> }>(script, [String(reps)]);
-  const best = (k: 'mlp' | 'block'): { ms: number; threads: string } => {
-    let r = { ms: Infinity, threads: '' };
-    for (const [t, v] of Object.entries(torch.threads)) if (median(v[k]) < r.ms) r = { ms: median(v[k]), threads: t };
+  type TorchRun = { torch: string; blas: string; threads: Record<string, { mlp: number[]; block: number[] }> };
+  const runs: [string, TorchRun][] = [
+    ['machine env', runPython<TorchRun>(script, [String(reps)], pythonEnv(false))],
+    ['tuned env', runPython<TorchRun>(script, [String(reps)], pythonEnv(true))],
+  ];
+  const best = (k: 'mlp' | 'block'): { ms: number; where: string } => {
+    let r = { ms: Infinity, where: '' };
+    for (const [env, run] of runs) {
+      for (const [t, v] of Object.entries(run.threads)) {
+        if (median(v[k]) < r.ms) r = { ms: median(v[k]), where: `${t}T, ${env}, OpenBLAS ${run.blas}` };
+      }
+    }
     return r;
   };
-  console.log(`| case | clip-ts ms | PyTorch ${torch.torch} ms (best threads) | clip-ts / PyTorch time | target |`);
+  // clip-ts again after PyTorch, so a load change during the run shows up on both sides.
+  const again = { mlp: median(await timeRuns(() => { clearGrads([x, w1, b1, w2, b2]); backward(linear(quickGelu(linear(x, w1, b1)), w2, b2), g.data); }, reps, 1)),
+    block: median(await timeRuns(() => { clearGrads([xb, ...params]); backward(residualBlock(p, pre, xb, 12, false, 'quickGelu'), gb.data); }, reps, 1)) };
+  console.log(`PyTorch ${runs[0][1].torch}: fastest of 1 and 2 threads, in the machine's environment (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'unset'}) and a tuned one (OpenBLAS's own CPU detection, malloc kept from unmapping); clip-ts measured before and after PyTorch, best of the two.\n`);
+  console.log('| case | clip-ts ms | PyTorch ms (best setting) | clip-ts / PyTorch time | target |');
   console.log('| --- | --- | --- | --- | --- |');
   for (const [k, label] of [['mlp', 'MLP x[3200,768]→3072→QuickGELU→768, fwd+bwd'], ['block', 'residual attention block 768w/12h, 50 tok, batch 64, fwd+bwd']] as const) {
     const t = best(k);
-    console.log(`| ${label} | ${fmt(ours[k], 1)} | ${fmt(t.ms, 1)} (${t.threads}) | **${fmt(ours[k] / t.ms, 3)}** | ≤ 0.8 |`);
+    const mine = Math.min(ours[k], again[k]);
+    console.log(`| ${label} | ${fmt(mine, 1)} | ${fmt(t.ms, 1)} (${t.where}) | **${fmt(mine / t.ms, 3)}** | ≤ 0.8 |`);
   }
 }
 

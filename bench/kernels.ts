@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { native } from '../src/tensor/native.js';
 import { packageRoot } from '../src/paths.js';
-import { PYTHON, fmt, hasPythonModule, median, timeRuns } from './common.js';
+import { PYTHON, fmt, hasPythonModule, median, pythonEnv, timeRuns } from './common.js';
 
 const nb = native();
 const REPS = Number(process.env.BENCH_REPS ?? 7);
@@ -32,19 +32,9 @@ async function ms(fn: () => void, reps = REPS): Promise<number> {
   return median(await timeRuns(fn, reps, 2));
 }
 
-/** Runs the PyTorch peer; `tuned` gives it its best environment on this machine: OpenBLAS
- * auto-detection (AVX-512 kernels) and glibc malloc kept from returning big blocks to the OS. In this
- * sandbox a first-touch page fault costs ~35 µs, so a 39 MB tensor freshly mmap'd costs ~0.3 s;
- * PyTorch's CPU allocator frees to the OS every iteration unless malloc is told not to. */
+/** Runs the PyTorch peer in the machine's environment or the tuned one (see pythonEnv). */
 function runTorch(cfg: object, tuned: boolean): TorchResult | null {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (tuned) {
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    env.MALLOC_ARENA_MAX = '1';
-    env.MALLOC_MMAP_MAX_ = '0';
-    env.MALLOC_TRIM_THRESHOLD_ = String(2 ** 36);
-  }
+  const env = pythonEnv(tuned);
   const script = path.join(packageRoot(), 'bench', 'python', 'kernels_torch.py');
   const r = spawnSync(PYTHON, [script, JSON.stringify(cfg)], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
   if (r.status !== 0) {

@@ -41,12 +41,26 @@ def timed(fn, reps, warmup=2):
     return out
 
 
+def openblas():
+    """The OpenBLAS that torch's BLAS calls land in: torch.set_num_threads does not limit it."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib
+    except OSError:
+        return None
+
+
 def main():
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     torch.manual_seed(0)
     results = {}
+    lib = openblas()
     for threads in (1, 2):
         torch.set_num_threads(threads)
+        if lib is not None:
+            lib.openblas_set_num_threads(threads)
         # MLP: x[3200, 768] -> Linear 3072 -> QuickGELU -> Linear 768
         mlp = nn.Sequential(nn.Linear(768, 3072), QuickGELU(), nn.Linear(3072, 768))
         x = torch.randn(3200, 768, requires_grad=True)
@@ -71,7 +85,8 @@ def main():
             block(xb).backward(gb)
 
         results[str(threads)] = {"mlp": timed(mlp_step, reps), "block": timed(block_step, reps)}
-    print(json.dumps({"torch": torch.__version__, "threads": results}))
+    core = lib.openblas_get_corename().decode() if lib is not None else "unknown"
+    print(json.dumps({"torch": torch.__version__, "blas": core, "threads": results}))
 
 
 if __name__ == "__main__":

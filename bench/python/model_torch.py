@@ -49,12 +49,24 @@ def timed(fn, reps, warmup=1):
     return out
 
 
+def openblas():
+    """The OpenBLAS that torch's BLAS calls land in: torch.set_num_threads does not limit it."""
+    import ctypes
+    try:
+        return ctypes.CDLL("libopenblas.so.0")
+    except OSError:
+        return None
+
+
 def cmd_time(path, reps):
     model = load(path)
     result = {}
+    lib = openblas()
     with torch.no_grad():
         for threads in (1, 2):
             torch.set_num_threads(threads)
+            if lib is not None:
+                lib.openblas_set_num_threads(threads)
             r = {}
             for batch in (1, 32):
                 images, text = inputs(model, batch)
