@@ -71,9 +71,10 @@ async function main(): Promise<void> {
     ['machine env', runPython<TorchRun>(script, [String(reps)], pythonEnv(false))],
     ['tuned env', runPython<TorchRun>(script, [String(reps)], pythonEnv(true))],
   ];
-  const best = (k: 'mlp' | 'block'): { ms: number; where: string } => {
+  const best = (k: 'mlp' | 'block', only?: string): { ms: number; where: string } => {
     let r = { ms: Infinity, where: '' };
     for (const [env, run] of runs) {
+      if (only !== undefined && env !== only) continue;
       for (const [t, v] of Object.entries(run.threads)) {
         if (median(v[k]) < r.ms) r = { ms: median(v[k]), where: `${t}T, ${env}, OpenBLAS ${run.blas}` };
       }
@@ -84,12 +85,13 @@ async function main(): Promise<void> {
   const again = { mlp: median(await timeRuns(() => { clearGrads([x, w1, b1, w2, b2]); backward(linear(quickGelu(linear(x, w1, b1)), w2, b2), g.data); }, reps, 1)),
     block: median(await timeRuns(() => { clearGrads([xb, ...params]); backward(residualBlock(p, pre, xb, 12, false, 'quickGelu'), gb.data); }, reps, 1)) };
   console.log(`PyTorch ${runs[0][1].torch}: fastest of 1 and 2 threads, in the machine's environment (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'unset'}) and a tuned one (OpenBLAS's own CPU detection, malloc kept from unmapping); clip-ts measured before and after PyTorch, best of the two.\n`);
-  console.log('| case | clip-ts ms | PyTorch ms (best setting) | clip-ts / PyTorch time | target |');
-  console.log('| --- | --- | --- | --- | --- |');
+  console.log('| case | clip-ts ms | PyTorch ms (best setting) | clip-ts / PyTorch time | target | PyTorch ms, machine env | clip-ts / that |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const [k, label] of [['mlp', 'MLP x[3200,768]→3072→QuickGELU→768, fwd+bwd'], ['block', 'residual attention block 768w/12h, 50 tok, batch 64, fwd+bwd']] as const) {
     const t = best(k);
     const mine = Math.min(ours[k], again[k]);
-    console.log(`| ${label} | ${fmt(mine, 1)} | ${fmt(t.ms, 1)} (${t.where}) | **${fmt(mine / t.ms, 3)}** | ≤ 0.8 |`);
+    const m = best(k, 'machine env');
+    console.log(`| ${label} | ${fmt(mine, 1)} | ${fmt(t.ms, 1)} (${t.where}) | **${fmt(mine / t.ms, 3)}** | ≤ 0.8 | ${fmt(m.ms, 1)} (${m.where}) | ${fmt(mine / m.ms, 3)} |`);
   }
 }
 

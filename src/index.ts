@@ -25,3 +25,4 @@ export { fewShotEvaluation, DEFAULT_SHOTS, type FewShotResult } from './eval/few
 export { extractFeatures, readFeatureFile, writeFeatureFile, type FeatureSet } from './eval/features.js';
 export { readLabelledImages, type LabelledImages } from './eval/labelled-images.js';
 export { top1Accuracy, meanPerClassAccuracy } from './eval/metrics.js';
+export * from './train/index.js';

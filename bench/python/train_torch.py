@@ -33,9 +33,21 @@ def token_rows(batch, context=77, vocab=49408):
     return rows
 
 
+def openblas():
+    """The OpenBLAS that torch's BLAS calls land in: torch.set_num_threads does not limit it."""
+    import ctypes
+    try:
+        return ctypes.CDLL("libopenblas.so.0")
+    except OSError:
+        return None
+
+
 def main():
     preset, batch, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
+    lib = openblas()
+    if lib is not None:
+        lib.openblas_set_num_threads(threads)
     torch.manual_seed(0)
     model = mc.CLIP(**mc.PRESETS[preset]).float().train()
     decay, no_decay = [], []

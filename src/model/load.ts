@@ -11,6 +11,8 @@ import { savedConfig } from './save.js';
 export interface LoadOptions {
   /** Override the activation (OpenAI checkpoints use QuickGELU; some open_clip ones use GELU). */
   activation?: Activation;
+  /** Head counts, which shapes cannot tell (OpenAI's rule width / 64 is the default). */
+  heads?: { vision: number; text: number };
 }
 
 /** BatchNorm running statistics are state, not trainable parameters. */
@@ -28,16 +30,23 @@ export function modelFromStateDict(source: Checkpoint | ReadonlyMap<string, Tens
     const shape = entry.shape.length === 0 ? [1] : [...entry.shape];
     params.set(key, new Tensor(entry.toFloat32(), shape), { buffer: isBufferName(key) });
   }
-  return new ClipModel(fromCheckpointConfig(config, opts.activation ?? 'quickGelu'), params);
+  const model = fromCheckpointConfig(config, opts.activation ?? 'quickGelu');
+  if (opts.heads !== undefined) {
+    model.vision.heads = opts.heads.vision;
+    model.text.heads = opts.heads.text;
+  }
+  return new ClipModel(model, params);
 }
 
 /** Loads a checkpoint file in any supported format (TorchScript archive, torch.save zip, safetensors). */
 export function loadModelFile(path: string, opts: LoadOptions = {}): ClipModel {
   const ckpt = openCheckpoint(path);
   try {
-    // Our own checkpoints record the activation, which the shapes cannot tell.
-    const activation = opts.activation ?? savedConfig(path, ckpt.metadata)?.activation;
-    return modelFromStateDict(ckpt, { ...opts, activation });
+    // Our own checkpoints record what the shapes cannot tell: the activation and the head counts.
+    const saved = savedConfig(path, ckpt.metadata);
+    const activation = opts.activation ?? saved?.activation;
+    const heads = opts.heads ?? (saved !== null ? { vision: saved.vision.heads, text: saved.text.heads } : undefined);
+    return modelFromStateDict(ckpt, { ...opts, activation, heads });
   } finally {
     ckpt.close();
   }

@@ -73,6 +73,19 @@ for (const name of ['arch-vit-p14', 'arch-rn-2111']) {
 }
 
 describe('saved checkpoints keep what shapes cannot tell', () => {
+  it('head counts other than width / 64 survive a save and load', () => {
+    const model = createModel({
+      embedDim: 64, activation: 'quickGelu',
+      vision: { kind: 'vit', imageSize: 32, patchSize: 8, width: 64, layers: 1, heads: 2 },
+      text: { contextLength: 77, vocabSize: 49408, width: 64, layers: 1, heads: 2 },
+    }, 1);
+    const file = path.join(tempDir('clip-ts-model-'), 'heads.safetensors');
+    saveModel(model, file);
+    const again = loadModelFile(file);
+    assert.equal(again.config.vision.heads, 2);
+    assert.equal(again.config.text.heads, 2);
+  });
+
   it('a GELU model reloads as GELU', () => {
     const model = createModel({
       embedDim: 16, activation: 'gelu',
