@@ -19,7 +19,7 @@ void TuneAllocator() {
   const char* env = std::getenv("CLIP_TS_MALLOC_TUNE");
   if (env != nullptr && std::strcmp(env, "0") == 0) return;
   mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
 }
 
