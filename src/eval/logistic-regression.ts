@@ -15,6 +15,7 @@
 import { native } from '../tensor/index.js';
 import { toFloat64, type FeatureMatrix } from './feature-matrix.js';
 import { minimizeLbfgs, type LbfgsIteration, type LbfgsStopReason } from './lbfgs.js';
+import { argmaxRows } from '../util/argmax.js';
 
 export interface LogisticRegressionOptions {
   /** Inverse regularisation strength (scikit-learn's C), > 0. */
@@ -119,16 +120,7 @@ export class LogisticRegressionModel {
   }
 }
 
-/** Index of the largest value of each row of a [rows, n] matrix (first on ties). */
-export function argmaxRows(values: ArrayLike<number>, rows: number, n: number): Int32Array {
-  const out = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    let best = 0;
-    for (let j = 1; j < n; j++) if (values[i * n + j] > values[i * n + best]) best = j;
-    out[i] = best;
-  }
-  return out;
-}
+export { argmaxRows };
 
 function sigmoid(z: number): number {
   if (z >= 0) return 1 / (1 + Math.exp(-z));

@@ -1,19 +1,14 @@
 // The causal text Transformer: token + position embeddings → blocks with a causal mask →
 // ln_final → the row at each text's end token → projection.
 import { add, embedding, layerNorm, matmul, narrow, selectRows, type Tensor } from '../tensor/index.js';
+import { argmaxRows } from '../util/argmax.js';
 import type { Activation, TextConfig } from './config.js';
 import type { ActivationHook, ParamStore } from './params.js';
 import { transformer } from './transformer.js';
 
 /** Position of the first largest id in each row (CLIP's argmax: the first end-of-text token). */
 export function endTokenPositions(tokens: Int32Array, batch: number, context: number): Int32Array {
-  const out = new Int32Array(batch);
-  for (let b = 0; b < batch; b++) {
-    let best = 0;
-    for (let t = 1; t < context; t++) if (tokens[b * context + t] > tokens[b * context + best]) best = t;
-    out[b] = best;
-  }
-  return out;
+  return argmaxRows(tokens, batch, context);
 }
 
 export interface EncodeTextOptions {
