@@ -14,25 +14,16 @@ import { buildZeroShotClassifier } from '../../src/eval/zeroshot.js';
 import { preprocessFile } from '../../src/image/index.js';
 import { loadModelFile } from '../../src/model/load.js';
 import { fixturesDir } from '../helpers/fixtures.js';
+import { captureOutput } from '../helpers/capture-output.js';
 
 const MODEL = path.join(fixturesDir(), 'weights', 'tiny-vit.pt');
 const IMAGES = ['chelsea_rgb.png', 'rocket_orig.jpg', 'coffee_tiny_50x30.png'].map((f) => path.join(fixturesDir(), 'images', f));
 const LABELS = 'tabby cat,espresso,space shuttle,coffee mug';
 
-/** Runs the command with stdout captured (string chunks only; the test runner's own binary writes pass through). */
+/** Runs the command with its stdout captured. */
 async function runClassify(argv: string[]): Promise<{ code: number; stdout: string }> {
-  const out: string[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    if (typeof chunk === 'string') { out.push(chunk); return true; }
-    return (write as (...a: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
-  }) as typeof process.stdout.write;
-  try {
-    const code = await classify(argv);
-    return { code, stdout: out.join('') };
-  } finally {
-    process.stdout.write = write;
-  }
+  const { result, stdout } = await captureOutput(() => classify(argv));
+  return { code: result, stdout };
 }
 
 describe('clip-ts classify', () => {

@@ -4,18 +4,12 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
+import { runCliCaptured } from '../helpers/capture-output.js';
 import { fixtureEntry, fixturesDir, readFixture } from '../helpers/fixtures.js';
 
 async function quietly(argv: string[]): Promise<{ code: number; stderr: string }> {
-  const write = process.stderr.write.bind(process.stderr);
-  let stderr = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => { stderr += String(chunk); return true; }) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
+  const r = await runCliCaptured(argv);
+  return { code: r.code, stderr: r.stderr };
 }
 
 describe('clip-ts embed', () => {

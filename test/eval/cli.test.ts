@@ -14,42 +14,25 @@ import { extractFeatures, readFeatureFile } from '../../src/eval/features.js';
 import { readLabelledImages } from '../../src/eval/labelled-images.js';
 import { SeededRandom } from '../../src/image/index.js';
 import { loadModelFile } from '../../src/model/index.js';
+import { captureOutput, type CliResult } from '../helpers/capture-output.js';
 import { fixturesDir } from '../helpers/fixtures.js';
 
-interface CliResult { code: number; stdout: string; stderr: string }
 interface CommandModule { run(argv: string[]): Promise<number> }
 
 /**
  * Runs a command module as the dispatcher does (UsageError → 2, other errors → 1 with the message
- * on stderr). Only string chunks are captured: the test runner's own reports go through the same
- * streams as binary chunks and are passed on.
+ * on stderr).
  */
 async function cli(mod: CommandModule, ...argv: string[]): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const origOut = process.stdout.write;
-  const origErr = process.stderr.write;
-  const capture = (sink: string[], orig: typeof process.stdout.write, stream: NodeJS.WriteStream): typeof process.stdout.write =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      if (typeof chunk === 'string') {
-        sink.push(chunk);
-        return true;
-      }
-      return (orig as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture(out, origOut, process.stdout);
-  process.stderr.write = capture(err, origErr, process.stderr);
-  let code: number;
-  try {
-    code = await mod.run(argv);
-  } catch (e) {
-    code = e instanceof UsageError ? 2 : 1;
-    err.push(`${e instanceof Error ? e.message : String(e)}\n`);
-  } finally {
-    process.stdout.write = origOut;
-    process.stderr.write = origErr;
-  }
-  return { code, stdout: out.join(''), stderr: err.join('') };
+  const { result, stdout, stderr } = await captureOutput(async () => {
+    try {
+      return await mod.run(argv);
+    } catch (e) {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      return e instanceof UsageError ? 2 : 1;
+    }
+  });
+  return { code: result, stdout, stderr };
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'clip-ts-probe-cli-'));

@@ -16,6 +16,7 @@ import { loadModelFile } from '../../src/model/load.js';
 import type { ClipModel } from '../../src/model/clip.js';
 import { run as zeroshotEvalCli } from '../../src/cli/zeroshot-eval.js';
 import { fixturesDir } from '../helpers/fixtures.js';
+import { captureOutput } from '../helpers/capture-output.js';
 
 const TEMPLATES = ['an emoji of {}.', 'a {} emoji.'];
 
@@ -91,23 +92,12 @@ describe('zero-shot evaluation on rendered emoji', () => {
 
   it('the CLI filters a style out of labels.csv and writes the JSON report', async () => {
     const out = path.join(dir, 'report.json');
-    const captured: string[] = [];
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      if (typeof chunk === 'string') { captured.push(chunk); return true; }
-      return (write as (...a: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
-    }) as typeof process.stdout.write;
-    let code: number;
-    try {
-      const templatesFile = path.join(dir, 'templates.txt');
-      writeFileSync(templatesFile, '# emoji prompts\nan emoji of {}.\na {c} emoji.\n');
-      code = await zeroshotEvalCli(['--model', modelFile, '--data', path.join(dir, 'labels.csv'), '--filter', 'style=twemoji',
-        '--templates', templatesFile, '--no-cache', '--quiet', '--json', '--out', out, '--confusion-matrix']);
-    } finally {
-      process.stdout.write = write;
-    }
+    const templatesFile = path.join(dir, 'templates.txt');
+    writeFileSync(templatesFile, '# emoji prompts\nan emoji of {}.\na {c} emoji.\n');
+    const { result: code, stdout } = await captureOutput(() => zeroshotEvalCli(['--model', modelFile, '--data', path.join(dir, 'labels.csv'),
+      '--filter', 'style=twemoji', '--templates', templatesFile, '--no-cache', '--quiet', '--json', '--out', out, '--confusion-matrix']));
     assert.equal(code, 0);
-    const printed = JSON.parse(captured.join('')) as ZeroShotReport;
+    const printed = JSON.parse(stdout) as ZeroShotReport;
     const written = JSON.parse(readFileSync(out, 'utf8')) as ZeroShotReport;
     assert.deepEqual({ ...printed, seconds: 0, images_per_second: 0 }, { ...written, seconds: 0, images_per_second: 0 });
     assert.equal(written.images, 10);

@@ -4,39 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
+import { runCliCaptured, type CliResult } from '../helpers/capture-output.js';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-// The command writes strings; the test runner's own reports to its parent process go through the
-// same process.stdout as binary chunks while a test awaits, so only string chunks are captured and
-// everything else is passed on untouched.
-async function cli(...argv: string[]): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const origOut = process.stdout.write;
-  const origErr = process.stderr.write;
-  const capture = (sink: string[], orig: typeof process.stdout.write, stream: NodeJS.WriteStream): typeof process.stdout.write =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      if (typeof chunk === 'string') {
-        sink.push(chunk);
-        return true;
-      }
-      return (orig as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture(out, origOut, process.stdout);
-  process.stderr.write = capture(err, origErr, process.stderr);
-  try {
-    const code = await runCli(['tokenize', ...argv]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = origOut;
-    process.stderr.write = origErr;
-  }
+function cli(...argv: string[]): Promise<CliResult> {
+  return runCliCaptured(['tokenize', ...argv]);
 }
 
 describe('clip-ts tokenize', () => {

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
+import { runCliCaptured, type CliResult } from '../helpers/capture-output.js';
 import {
   cachedModelPath, downloadFile, downloadModel, findModel, listModels, registerModel, registryPath,
   resolveCacheDir, resolveModelPath, type ProgressSink,
@@ -251,34 +251,8 @@ describe('registry and model resolution', () => {
   });
 });
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const origOut = process.stdout.write;
-  const origErr = process.stderr.write;
-  const capture = (sink: string[], orig: typeof process.stdout.write, stream: NodeJS.WriteStream): typeof process.stdout.write =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      if (typeof chunk === 'string') {
-        sink.push(chunk);
-        return true;
-      }
-      return (orig as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture(out, origOut, process.stdout);
-  process.stderr.write = capture(err, origErr, process.stderr);
-  try {
-    const code = await runCli(argv);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = origOut;
-    process.stderr.write = origErr;
-  }
+function cli(...argv: string[]): Promise<CliResult> {
+  return runCliCaptured(argv);
 }
 
 describe('clip-ts download', () => {
