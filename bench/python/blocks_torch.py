@@ -6,6 +6,8 @@ import sys
 import time
 
 import torch
+
+from openblas_handle import openblas
 import torch.nn as nn
 
 
@@ -40,16 +42,6 @@ def timed(fn, reps, warmup=2):
         out.append((time.perf_counter() - t0) * 1000)
     return out
 
-
-def openblas():
-    """The OpenBLAS that torch's BLAS calls land in: torch.set_num_threads does not limit it."""
-    import ctypes
-    try:
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib
-    except OSError:
-        return None
 
 
 def main():

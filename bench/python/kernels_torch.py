@@ -10,6 +10,8 @@ import time
 
 import torch
 
+from openblas_handle import openblas
+
 
 def median_ms(fn, reps, warmup=2):
     for _ in range(warmup):
@@ -43,17 +45,6 @@ def attention_core(q, k, v, D):
     s = torch.bmm(q, k.transpose(1, 2)) * (D ** -0.5)
     return torch.bmm(torch.softmax(s, dim=-1), v)
 
-
-def openblas():
-    """The OpenBLAS that torch's BLAS calls land in (Debian links libblas.so.3 to it)."""
-    import ctypes
-
-    try:
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib
-    except OSError:
-        return None
 
 
 def run(cfg, threads):

@@ -15,6 +15,8 @@ import time
 
 import torch
 
+from openblas_handle import openblas
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tools'))
 import make_checkpoints as mc  # noqa: E402
 
@@ -48,14 +50,6 @@ def timed(fn, reps, warmup=1):
         out.append((time.perf_counter() - t0) * 1000)
     return out
 
-
-def openblas():
-    """The OpenBLAS that torch's BLAS calls land in: torch.set_num_threads does not limit it."""
-    import ctypes
-    try:
-        return ctypes.CDLL("libopenblas.so.0")
-    except OSError:
-        return None
 
 
 def cmd_time(path, reps):

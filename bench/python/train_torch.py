@@ -19,6 +19,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from openblas_handle import openblas
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tools'))
 import make_checkpoints as mc  # noqa: E402
 
@@ -31,15 +33,6 @@ def token_rows(batch, context=77, vocab=49408):
         ids = [49406] + [1000 + (b * 131 + t * 17) % 40000 for t in range(n)] + [49407]
         rows[b, :len(ids)] = torch.tensor(ids)
     return rows
-
-
-def openblas():
-    """The OpenBLAS that torch's BLAS calls land in: torch.set_num_threads does not limit it."""
-    import ctypes
-    try:
-        return ctypes.CDLL("libopenblas.so.0")
-    except OSError:
-        return None
 
 
 def main():
