@@ -428,39 +428,6 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value GatherRows(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return DispatchFloat(info, 0, "x", [&](auto tag) -> Napi::Value {
-    using T = decltype(tag);
-    CLIPTS_ARRAY(T, x, 0, "x");
-    CLIPTS_SIZE(rows, 1);
-    CLIPTS_SIZE(n, 2);
-    CLIPTS_ARRAY(int32_t, idx, 3, "idx");
-    CLIPTS_ARRAY(T, out, 4, "out");
-    CLIPTS_NEED(x, rows * n, "x");
-    CLIPTS_NEED(out, idx.length * n, "out");
-    if (!CheckIds(env, idx, rows, "idx")) return env.Undefined();
-    GatherKernel<T>(x.data, idx.data, idx.length, n, out.data);
-    return env.Undefined();
-  });
-}
-
-Napi::Value ScatterRows(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  return DispatchFloat(info, 0, "dy", [&](auto tag) -> Napi::Value {
-    using T = decltype(tag);
-    CLIPTS_ARRAY(T, dy, 0, "dy");
-    CLIPTS_ARRAY(int32_t, idx, 1, "idx");
-    CLIPTS_SIZE(n, 2);
-    CLIPTS_ARRAY(T, dx, 3, "dx");
-    CLIPTS_NEED(dy, idx.length * n, "dy");
-    size_t rows = n == 0 ? 0 : dx.length / n;
-    if (n > 0 && !CheckIds(env, idx, rows, "idx")) return env.Undefined();
-    ScatterAddKernel<T>(dy.data, idx.data, idx.length, n, dx.data);
-    return env.Undefined();
-  });
-}
-
 // out[b] = x[b]ᵀ in 16×16 tiles, so both the reads and the writes touch whole cache lines.
 Napi::Value Transpose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -515,8 +482,6 @@ void RegisterElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("embedding", Napi::Function::New(env, Embedding));
   exports.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
-  exports.Set("gatherRows", Napi::Function::New(env, GatherRows));
-  exports.Set("scatterRows", Napi::Function::New(env, ScatterRows));
 }
 
 }  // namespace clipts

@@ -44,8 +44,6 @@ export interface NativeBackend {
   embedding(weight: FloatArray, ids: Int32Array, V: number, D: number, out: FloatArray): void;
   embeddingBackward(dy: FloatArray, ids: Int32Array, V: number, D: number, dweight: FloatArray): void;
   transpose(x: FloatArray, batch: number, rows: number, cols: number, out: FloatArray): void;
-  gatherRows(x: FloatArray, rows: number, n: number, idx: Int32Array, out: FloatArray): void;
-  scatterRows(dy: FloatArray, idx: Int32Array, n: number, dx: FloatArray): void;
 
   layerNorm(x: FloatArray, gamma: FloatArray, beta: FloatArray, rows: number, n: number, eps: number,
     out: FloatArray, mean: FloatArray, rstd: FloatArray): void;

@@ -125,10 +125,11 @@ export function selectRows(x: Tensor, idx: Int32Array): Tensor {
   }
   const nat = native();
   const out = allocate(x.dtype, idx.length * n);
-  nat.gatherRows(x.data, rows, n, idx, out);
+  // A row gather is an embedding lookup in x viewed as a [rows, n] table.
+  nat.embedding(x.data, idx, rows, n, out);
   return record(new Tensor(out, [idx.length, n]), 'selectRows', [x], (g) => {
     const gx = allocate(x.dtype, x.size);
-    nat.scatterRows(g, idx, n, gx);
+    nat.embeddingBackward(g, idx, rows, n, gx);
     return [gx];
   });
 }
