@@ -28,8 +28,10 @@ data
                         are ignored), or WebDataset tar shards (a .tar, a folder of .tar files, or
                         shards-{0000..0099}.tar; samples are KEY.jpg|png|webp + KEY.txt)
   --image-column C      the table column with the image path (default filepath)
-  --caption-column C    the table column with the caption (default caption)
-  --filter COL=V[,V]    only table rows whose column COL is one of the values; COL!=V excludes them
+  --caption-column C    the table column with the caption (default caption); in JSONL it may
+                        hold a list of captions, one of which is drawn per image and epoch
+  --filter COL=V[,V]    only table rows whose column COL is one of the values; COL!=V excludes them;
+                        COL=@FILE takes the values from FILE, one per line
   --no-augment          centre crops instead of random resized crops (scale 0.9-1)
   --workers N           image decoding threads (default min(2, CPUs))
 

@@ -23,7 +23,8 @@ export const ZEROSHOT_OPTION_SPECS: Record<string, OptionSpec> = {
 };
 
 export const ZEROSHOT_OPTIONS_HELP = `  --model NAME|PATH   checkpoint or registered name (default: the bundled model)
-  --templates SET     imagenet (OpenAI's 80, the default), simple ("a photo of a {}."), a dataset of
+  --templates SET     imagenet (OpenAI's 80, the default), simple ("a photo of a {}."), emoji (six
+                      emoji prompts, the shipped model's), a dataset of
                       CLIP's prompts.md (cifar10, food101, ...), or a FILE: one template per line
                       (# comments) or a JSON array; {} or {c} stands for the class name
   --no-cache          encode every prompt; by default prompt embeddings are cached in

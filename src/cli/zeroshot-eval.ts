@@ -19,7 +19,8 @@ confused pairs of classes.
   --data DIR|CSV      an ImageFolder tree (DIR/CLASS/image.jpg) or a CSV of filepath,label rows
                       (paths relative to the CSV's folder; a header line is allowed), or a CSV
                       whose header names more columns (filepath and label are used)
-  --filter COL=V[,V]  only the CSV rows whose column COL is V (or one of the Vs); repeatable
+  --filter COL=V[,V]  only the CSV rows whose column COL is V (or one of the Vs); repeatable;
+                      COL=@FILE takes the values from FILE, one per line
   --label-column C    the CSV column holding the class (default label)
   --class-names F|SET the names to put into the templates, one per class in the set's class order
                       (sorted folder names / labels): a labels file (one per line, or JSON; an entry

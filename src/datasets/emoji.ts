@@ -6,6 +6,7 @@
 //   images/<style>/<hexcode>.png  RGB on white, size x size, artwork centred and padded to square
 //   labels.csv                    filepath,caption,label,style,group
 //   metadata.jsonl                the same rows plus licence, hexcode, emoji, subgroup, tags
+//   captions.jsonl                training caption variants per image (emoji-captions.ts)
 //   classes.txt                   every label with at least one image, in emoji order
 //   classes_all_styles.txt        the labels with an image in every selected style
 //   duplicate_images.tsv          byte-identical images within a style
@@ -16,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeTextAtomic } from '../weights/atomic-file.js';
+import { emojiCaptionVariants } from './emoji-captions.js';
 import {
   IconSet, PINNED_VERSIONS, artworkSvg, checkSourceVersions, emojiClasses, selectStyles, type EmojiClass, type EmojiStyle,
   type IconArtwork,
@@ -211,13 +213,16 @@ function attributionText(result: { size: number; styles: EmojiStyleSummary[] }):
   return lines.join('\n');
 }
 
-/** Writes labels.csv, metadata.jsonl, classes.txt, classes_all_styles.txt and ATTRIBUTION.txt. */
+/** Writes labels.csv, metadata.jsonl, captions.jsonl, classes.txt, classes_all_styles.txt and ATTRIBUTION.txt. */
 export function writeEmojiIndex(outDir: string, plan: EmojiDatasetPlan, duplicateGroups?: readonly string[][]): void {
   mkdirSync(outDir, { recursive: true });
   const csv = ['filepath,caption,label,style,group',
     ...plan.rows.map((r) => [r.filepath, r.caption, r.label, r.style, r.group].map(csvField).join(','))];
   writeTextAtomic(path.join(outDir, 'labels.csv'), csv.join('\n') + '\n');
   writeTextAtomic(path.join(outDir, 'metadata.jsonl'), plan.rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeTextAtomic(path.join(outDir, 'captions.jsonl'), plan.rows.map((r) => JSON.stringify({
+    filepath: r.filepath, label: r.label, style: r.style, group: r.group, captions: emojiCaptionVariants(r),
+  })).join('\n') + '\n');
   writeTextAtomic(path.join(outDir, 'classes.txt'), plan.classes.map((l) => l + '\n').join(''));
   writeTextAtomic(path.join(outDir, 'classes_all_styles.txt'), plan.classesAllStyles.map((l) => l + '\n').join(''));
   writeTextAtomic(path.join(outDir, 'ATTRIBUTION.txt'), attributionText(plan));

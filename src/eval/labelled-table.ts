@@ -20,13 +20,34 @@ export interface ReadLabelledTableOptions {
   filters?: readonly RowFilter[];
 }
 
-/** Parses `column=value[,value...]` (as given to --filter). */
+/**
+ * The values of a filter: `v1,v2,...`, or `@FILE` for one value per line of FILE (values that
+ * contain commas, long lists such as the emoji set's classes_all_styles.txt).
+ */
+export function parseFilterValues(spec: string, raw: string): string[] {
+  let values: string[];
+  if (raw.startsWith('@')) {
+    const file = raw.slice(1);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`filter "${spec}": cannot read ${file} (${err instanceof Error ? err.message : String(err)})`);
+    }
+    values = text.split(/\r?\n/).map((v) => v.trim()).filter((v) => v !== '');
+    if (values.length === 0) throw new Error(`filter "${spec}": ${file} lists no values`);
+    return values;
+  }
+  values = raw.split(',').map((v) => v.trim());
+  if (values.some((v) => v === '')) throw new Error(`filter "${spec}": empty value`);
+  return values;
+}
+
+/** Parses `column=value[,value...]` or `column=@FILE` (as given to --filter). */
 export function parseRowFilter(spec: string): RowFilter {
   const eq = spec.indexOf('=');
-  if (eq <= 0) throw new Error(`filter "${spec}": expected COLUMN=VALUE (or COLUMN=V1,V2)`);
-  const values = spec.slice(eq + 1).split(',').map((v) => v.trim());
-  if (values.some((v) => v === '')) throw new Error(`filter "${spec}": empty value`);
-  return { column: spec.slice(0, eq).trim(), values };
+  if (eq <= 0) throw new Error(`filter "${spec}": expected COLUMN=VALUE (or COLUMN=V1,V2 or COLUMN=@FILE)`);
+  return { column: spec.slice(0, eq).trim(), values: parseFilterValues(spec, spec.slice(eq + 1)) };
 }
 
 /** Codepoint order, or numeric order when every class is an integer (as labelled-images.ts sorts). */

@@ -10,6 +10,14 @@ import { assetPath } from '../paths.js';
 /** The template set of a single prompt, "a photo of a {}." */
 export const SIMPLE_TEMPLATES: readonly string[] = Object.freeze(['a photo of a {}.']);
 
+/**
+ * Prompts for emoji and icons (`emoji`): the shipped model was trained with these wrapped around
+ * emoji names (src/datasets/emoji-captions.ts), so they are its natural zero-shot prompts.
+ */
+export const EMOJI_TEMPLATES: readonly string[] = Object.freeze([
+  '{}', 'an emoji of {}.', 'a {} emoji.', 'an icon of {}.', 'a picture of {}.', 'a drawing of {}.',
+]);
+
 /** A list of templates and where it came from (for messages and reports). */
 export interface TemplateSet {
   /** `imagenet`, `simple`, a dataset name (`CIFAR10`) or the file path. */
@@ -190,11 +198,11 @@ export function datasetPrompts(name: string): DatasetPrompts | undefined {
 
 /** The names `resolveTemplates` accepts besides file paths. */
 export function builtinTemplateSetNames(): string[] {
-  return ['imagenet', 'simple', ...datasetPromptNames()];
+  return ['imagenet', 'simple', 'emoji', ...datasetPromptNames()];
 }
 
 /**
- * A template set by name or file: `imagenet` (the 80), `simple` (one), a dataset of CLIP's
+ * A template set by name or file: `imagenet` (the 80), `simple` (one), `emoji` (six), a dataset of CLIP's
  * prompts.md (`cifar10`, case-insensitive), or a file. A built-in name wins over a file of the same
  * name in the working folder; write `./simple` for the file.
  */
@@ -202,6 +210,7 @@ export function resolveTemplates(spec: string): TemplateSet {
   const lower = spec.toLowerCase();
   if (lower === 'imagenet') return { name: 'imagenet', templates: imagenetTemplates() };
   if (lower === 'simple') return { name: 'simple', templates: [...SIMPLE_TEMPLATES] };
+  if (lower === 'emoji') return { name: 'emoji', templates: [...EMOJI_TEMPLATES] };
   const ds = datasetPrompts(spec);
   if (ds !== undefined) return { name: ds.name, templates: ds.templates };
   if (!existsSync(spec)) {

@@ -3,6 +3,8 @@
 // (the emoji set's labels.csv has label, style and group) and can be used by filters. Relative
 // image paths are resolved against the table's folder. Image files are not checked here: a missing
 // or corrupt image is skipped and counted when it is loaded, so that listing a large set stays fast.
+// In JSONL the caption field may be an array of strings: several captions of one image, of which
+// training draws one per epoch (see captionFor).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCsv } from '../eval/labelled-images.js';
@@ -30,6 +32,8 @@ export function tableFormat(file: string): TableFormat | undefined {
 interface Row {
   line: number;
   get(column: string): string | undefined;
+  /** A JSONL field holding an array of strings (several captions of one image), else undefined. */
+  list?(column: string): unknown[] | undefined;
 }
 
 function tableRows(file: string, text: string, format: TableFormat): { rows: Row[]; columns: string[] | undefined } {
@@ -52,6 +56,7 @@ function tableRows(file: string, text: string, format: TableFormat): { rows: Row
           if (v === undefined || v === null) return undefined;
           return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
         },
+        list: (c) => (Array.isArray(rec[c]) ? rec[c] as unknown[] : undefined),
       });
     });
     return { rows, columns: undefined };
@@ -101,10 +106,19 @@ export function readCaptionTable(file: string, opts: CaptionTableOptions = {}): 
     }
     if (!keep) continue;
     const rel = row.get(imageColumn)?.trim();
-    const caption = row.get(captionColumn);
     if (rel === undefined || rel === '') throw new Error(`${where}: missing or empty "${imageColumn}"`);
-    if (caption === undefined || caption.trim() === '') throw new Error(`${where}: missing or empty "${captionColumn}" for ${rel}`);
-    out.push({ image: { kind: 'file', path: path.isAbsolute(rel) ? rel : path.join(base, rel) }, caption, key: rel, where });
+    const list = row.list?.(captionColumn);
+    const captions = list === undefined ? [row.get(captionColumn)] : list;
+    if (captions.length === 0) throw new Error(`${where}: "${captionColumn}" is an empty list for ${rel}`);
+    captions.forEach((c, i) => {
+      const which = list === undefined ? `"${captionColumn}"` : `"${captionColumn}"[${i}]`;
+      if (typeof c !== 'string' || c.trim() === '') throw new Error(`${where}: missing or empty ${which} for ${rel}${c === undefined || typeof c === 'string' ? '' : ' (not a string)'}`);
+    });
+    const strings = captions as string[];
+    out.push({
+      image: { kind: 'file', path: path.isAbsolute(rel) ? rel : path.join(base, rel) }, caption: strings[0], key: rel, where,
+      ...(strings.length > 1 ? { captions: strings } : {}),
+    });
   }
   return out;
 }

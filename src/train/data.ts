@@ -6,7 +6,7 @@
 // full batch is dropped (every step sees the same batch size).
 import { SeededRandom } from '../image/index.js';
 import { tokenize } from '../text/index.js';
-import type { PairSample } from './pair-dataset.js';
+import { captionFor, type PairSample } from './pair-dataset.js';
 import type { DecodeResult, SampleDecoder } from './sample-decoder.js';
 
 /** Where the next batch starts. */
@@ -116,7 +116,7 @@ export async function* trainingBatches(samples: readonly PairSample[], decoder: 
       const per = tensors[0].length;
       const images = new Float32Array(B * per);
       tensors.forEach((t, i) => images.set(t, i * per));
-      const tokens = tokenize(indices.map((i) => samples[i].caption), { contextLength: opts.contextLength, truncate: true }).ids;
+      const tokens = tokenize(indices.map((i) => captionFor(samples[i], opts.seed, epoch, i)), { contextLength: opts.contextLength, truncate: true }).ids;
       position = p;
       const after: DataCursor = position >= n ? { epoch: epoch + 1, position: 0 } : { epoch, position };
       batchesThisEpoch++;

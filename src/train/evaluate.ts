@@ -4,11 +4,11 @@
 import type { ClipModel } from '../model/clip.js';
 import type { LabelledImages } from '../eval/labelled-images.js';
 import { evaluateZeroShot } from '../eval/zeroshot-eval.js';
-import { Tensor, noGrad, type FloatArray } from '../tensor/index.js';
-import { tokenize } from '../text/index.js';
+import { Tensor, noGrad } from '../tensor/index.js';
 import { clipLoss } from './clip-loss.js';
 import type { EvalMetrics } from './metrics-log.js';
-import { imageName, type PairSample } from './pair-dataset.js';
+import type { PairSample } from './pair-dataset.js';
+import { pairFeatures, rows } from './pair-features.js';
 import { retrievalRecall } from './retrieval.js';
 import { SampleDecoder } from './sample-decoder.js';
 
@@ -40,50 +40,6 @@ async function inInferenceMode<T>(model: ClipModel, fn: () => Promise<T>): Promi
   }
 }
 
-/** Image and text features of the held-out pairs, deduplicated by image and by caption. */
-async function heldOutFeatures(model: ClipModel, pairs: readonly PairSample[], batchSize: number, decoder: SampleDecoder) {
-  const imageKeys = new Map<string, number>();
-  const textKeys = new Map<string, number>();
-  const images: PairSample[] = [];
-  const texts: string[] = [];
-  const links: [number, number][] = [];
-  for (const p of pairs) {
-    const ik = imageName(p.image);
-    let i = imageKeys.get(ik);
-    if (i === undefined) { i = images.length; imageKeys.set(ik, i); images.push(p); }
-    let t = textKeys.get(p.caption);
-    if (t === undefined) { t = texts.length; textKeys.set(p.caption, t); texts.push(p.caption); }
-    links.push([i, t]);
-  }
-  const D = model.config.embedDim;
-  const S = model.imageSize;
-  const imageFeat = new Float32Array(images.length * D);
-  const good = new Uint8Array(images.length);
-  for (let s = 0; s < images.length; s += batchSize) {
-    const chunk = images.slice(s, s + batchSize);
-    const results = await Promise.all(chunk.map((p, j) => decoder.decode(p, s + j, 0)));
-    const ok = results.map((r, j) => ({ r, j })).filter((x) => x.r.ok);
-    if (ok.length === 0) continue;
-    const pixels = new Float32Array(ok.length * 3 * S * S);
-    ok.forEach((x, k) => { if (x.r.ok) pixels.set(x.r.tensor, k * 3 * S * S); });
-    const f = model.embedImages(new Tensor(pixels, [ok.length, 3, S, S])).data;
-    ok.forEach((x, k) => { imageFeat.set(f.subarray(k * D, (k + 1) * D), (s + x.j) * D); good[s + x.j] = 1; });
-  }
-  const textFeat = new Float32Array(texts.length * D);
-  for (let s = 0; s < texts.length; s += batchSize) {
-    const ids = tokenize(texts.slice(s, s + batchSize), { contextLength: model.contextLength, truncate: true }).ids;
-    textFeat.set(model.embedTexts(ids).data, s * D);
-  }
-  return { imageFeat, textFeat, links, good, imageCount: images.length, textCount: texts.length };
-}
-
-/** Keeps rows `keep` of a [n, D] matrix. */
-function rows(data: FloatArray, D: number, keep: number[]): Float32Array {
-  const out = new Float32Array(keep.length * D);
-  keep.forEach((r, i) => out.set(data.subarray(r * D, (r + 1) * D), i * D));
-  return out;
-}
-
 /**
  * The evaluation row for `step` (figures in percent). `decoder` (centre crops at the model's size)
  * may be shared between evaluations; by default one is made and closed.
@@ -105,17 +61,9 @@ async function evaluateWith(model: ClipModel, step: number, setup: EvaluationSet
     const batchSize = setup.batchSize ?? 64;
     if (setup.heldOut !== undefined && setup.heldOut.length > 0 && decoder !== undefined) {
       const D = model.config.embedDim;
-      const f = await heldOutFeatures(model, setup.heldOut, batchSize, decoder);
-      // Images that failed to decode are left out with their links.
-      const keepImages = [...f.good.keys()].filter((i) => f.good[i] === 1);
-      const newIndex = new Map(keepImages.map((i, k) => [i, k]));
-      const links = f.links.filter(([i]) => newIndex.has(i)).map(([i, t]) => [newIndex.get(i) as number, t] as [number, number]);
-      const usedTexts = [...new Set(links.map(([, t]) => t))].sort((a, b) => a - b);
-      const textIndex = new Map(usedTexts.map((t, k) => [t, k]));
+      const { imageT, textT, links } = await pairFeatures(model, setup.heldOut, batchSize, decoder);
       if (links.length > 0) {
-        const imageT = new Tensor(rows(f.imageFeat, D, keepImages), [keepImages.length, D]);
-        const textT = new Tensor(rows(f.textFeat, D, usedTexts), [usedTexts.length, D]);
-        const r = retrievalRecall(imageT, textT, links.map(([i, t]) => [i, textIndex.get(t) as number]));
+        const r = retrievalRecall(imageT, textT, links);
         out.image_to_text_r1 = r.imageToText[1];
         out.image_to_text_r5 = r.imageToText[5];
         out.text_to_image_r1 = r.textToImage[1];
@@ -129,7 +77,7 @@ async function evaluateWith(model: ClipModel, step: number, setup: EvaluationSet
           for (let s = 0; s + B <= links.length; s += B) {
             const part = links.slice(s, s + B);
             const li = new Tensor(rows(imageT.data, D, part.map(([i]) => i)), [B, D]);
-            const lt = new Tensor(rows(textT.data, D, part.map(([, t]) => textIndex.get(t) as number)), [B, D]);
+            const lt = new Tensor(rows(textT.data, D, part.map(([, t]) => t)), [B, D]);
             sum += noGrad(() => clipLoss(li, lt, model.params.get('logit_scale')).loss.item());
             count++;
           }

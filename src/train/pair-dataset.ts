@@ -2,6 +2,7 @@
 // A sample is addressed by its index in the combined list, which is what the epoch order shuffles
 // and what checkpoints record, so a run resumes at the exact sample it stopped at.
 import { createHash } from 'node:crypto';
+import { parseFilterValues } from '../eval/labelled-table.js';
 
 /** Where a sample's image bytes are: a file, or a member of a tar shard. */
 export type ImageLocation =
@@ -10,7 +11,10 @@ export type ImageLocation =
 
 export interface PairSample {
   image: ImageLocation;
+  /** The caption (the first of `captions` when there are several). */
   caption: string;
+  /** Several captions of the image (a JSONL array); training uses one per epoch, see captionFor. */
+  captions?: readonly string[];
   /**
    * The sample's identity independent of where the data folder lies: the image path as written in
    * its table (usually relative), or `<shard file name>:<member>`. The held-out split and the
@@ -40,11 +44,22 @@ export function imageName(loc: ImageLocation): string {
  */
 export function datasetFingerprint(samples: readonly PairSample[]): string {
   const h = createHash('sha256');
-  for (const s of samples) h.update(s.key).update('\0').update(s.caption).update('\n');
+  for (const s of samples) h.update(s.key).update('\0').update((s.captions ?? [s.caption]).join('\0')).update('\n');
   return `${samples.length}:${h.digest('hex').slice(0, 16)}`;
 }
 
-/** A row filter: `column=v1,v2` keeps rows whose column is one of the values, `column!=v1,v2` the others. */
+/**
+ * The caption sample `index` trains with in `epoch`: its only caption, or one of its several drawn
+ * by a hash of (seed, epoch, index) — the same whichever order or resume led to it.
+ */
+export function captionFor(sample: PairSample, seed: number, epoch: number, index: number): string {
+  const all = sample.captions;
+  if (all === undefined || all.length <= 1) return sample.caption;
+  const d = createHash('sha256').update(`${seed}\0${epoch}\0${index}`).digest();
+  return all[d.readUInt32BE(0) % all.length];
+}
+
+/** A row filter: `column=v1,v2` (or `column=@FILE`, a value per line) keeps rows whose column is one of the values, `column!=v1,v2` the others. */
 export interface SampleFilter {
   column: string;
   values: string[];
@@ -54,9 +69,7 @@ export interface SampleFilter {
 export function parseSampleFilter(spec: string): SampleFilter {
   const m = /^([^=!]+)(!?=)(.*)$/.exec(spec);
   if (m === null) throw new Error(`filter "${spec}": expected COLUMN=VALUE[,VALUE] or COLUMN!=VALUE[,VALUE]`);
-  const values = m[3].split(',').map((v) => v.trim());
-  if (values.some((v) => v === '')) throw new Error(`filter "${spec}": empty value`);
-  return { column: m[1].trim(), values, negate: m[2] === '!=' };
+  return { column: m[1].trim(), values: parseFilterValues(spec, m[3]), negate: m[2] === '!=' };
 }
 
 export function filterMatches(f: SampleFilter, value: string): boolean {
