@@ -57,6 +57,8 @@ optimisation
   --chunk N             gradient caching: forward/backward N pairs at a time (same result as the
                         whole batch, with the memory of N pairs)
   --threads N           compute threads (default: all cores)
+  --precision P         fp32 (default) or bf16: the linear layers' products in bfloat16 with
+                        float32 weights, gradients and optimizer state (mixed precision)
 
 evaluation
   --eval-every N        evaluate every N steps (and at the start and the end; default: the end)
@@ -91,7 +93,7 @@ const SPEC = {
   preset: { type: 'string' }, config: { type: 'string' }, init: { type: 'string' }, 'train-only': { type: 'list' }, seed: { type: 'string' },
   'batch-size': { type: 'string', short: 'b' }, steps: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
   'min-lr': { type: 'string' }, wd: { type: 'string' }, beta1: { type: 'string' }, beta2: { type: 'string' }, eps: { type: 'string' },
-  'grad-clip': { type: 'string' }, chunk: { type: 'string' }, threads: { type: 'string' },
+  'grad-clip': { type: 'string' }, chunk: { type: 'string' }, threads: { type: 'string' }, precision: { type: 'string' },
   'eval-every': { type: 'string' }, 'val-data': { type: 'list' }, 'val-filter': { type: 'list' }, 'val-fraction': { type: 'string' }, 'val-max': { type: 'string' },
   'eval-zeroshot': { type: 'string' }, 'eval-filter': { type: 'list' }, 'eval-label-column': { type: 'string' }, 'eval-templates': { type: 'string' },
   resume: { type: 'flag' }, 'checkpoint-every': { type: 'string' }, keep: { type: 'string' }, 'log-every': { type: 'string' },
@@ -144,6 +146,8 @@ export async function run(argv: string[]): Promise<number> {
     ...(args.values.has('image-column') ? { imageColumn: args.values.get('image-column') as string } : {}),
     ...(args.values.has('caption-column') ? { captionColumn: args.values.get('caption-column') as string } : {}),
   };
+  const precision = args.values.get('precision') ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'bf16') throw new UsageError(`--precision must be fp32 or bf16, got "${precision}"`);
   const evalTemplates = resolveTemplates(args.values.get('eval-templates') ?? 'simple');
   if (threads > 0) native().setThreads(threads);
 
@@ -188,6 +192,7 @@ export async function run(argv: string[]): Promise<number> {
     eps: numberOption(args, 'eps', 1e-6, { min: 1e-12 }),
     augment: !args.flags.has('no-augment'),
     ...(args.values.has('grad-clip') ? { maxGradNorm: numberOption(args, 'grad-clip', 1, { min: 1e-12 }) } : {}),
+    ...(precision === 'bf16' ? { precision } : {}),
   };
   if (options.minLr > options.lr) throw new UsageError(`--min-lr ${options.minLr} is above --lr ${options.lr}`);
 

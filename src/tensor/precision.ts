@@ -1,6 +1,8 @@
-// The precision of matrix multiplies in inference: 'fp32' (default, exact to the reference within
-// summation order) or 'bf16' (weights rounded to bfloat16, activations converted on the fly,
-// float32 accumulation: about 2x faster on CPUs with AVX512_BF16, with ~3 significant digits).
+// The precision of the linear layers' matrix multiplies: 'fp32' (default, exact to the reference
+// within summation order) or 'bf16' (operands rounded to bfloat16, float32 accumulation: about 2x
+// faster on CPUs with AVX512_BF16, with ~3 significant digits). In training, 'bf16' is mixed
+// precision: the products of the forward and backward passes in bf16, weights, gradients and
+// optimizer state in float32.
 export type MatmulPrecision = 'fp32' | 'bf16';
 
 let precision: MatmulPrecision = 'fp32';

@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ClipModel } from '../model/clip.js';
 import type { ClipConfig } from '../model/config.js';
 import { saveModel } from '../model/save.js';
-import { Tensor } from '../tensor/index.js';
+import { Tensor, withMatmulPrecision, type MatmulPrecision } from '../tensor/index.js';
 import { writeTextAtomic } from '../weights/atomic-file.js';
 import { AdamW } from './adamw.js';
 import { loadCheckpoint, restoreOptimizer, saveCheckpoint, type TrainState } from './checkpoint.js';
@@ -45,6 +45,8 @@ export interface RunOptions {
   seed: number;
   /** Random resized crops (scale 0.9–1); false: centre crops. */
   augment: boolean;
+  /** Linear layers' products in bf16 with fp32 master weights (mixed precision); default fp32. */
+  precision?: MatmulPrecision;
 }
 
 /** Options that may differ between a run and its resumption (machine-dependent or cosmetic). */
@@ -247,9 +249,9 @@ export async function train(input: TrainInput, session: SessionOptions = {}): Pr
       for await (const batch of trainingBatches(input.pairs, decoder, state.cursor, { batchSize: B, contextLength: model.contextLength, seed: opts.seed })) {
         for (const s of batch.skipped) session.onSkipped?.(s);
         const lr = schedule(state.step);
-        const r = trainStep(model, optimizer, { images: new Tensor(batch.images, [B, 3, S, S]), tokens: batch.tokens }, {
+        const r = withMatmulPrecision(opts.precision ?? 'fp32', () => trainStep(model, optimizer, { images: new Tensor(batch.images, [B, 3, S, S]), tokens: batch.tokens }, {
           lr, ...(opts.maxGradNorm !== undefined ? { maxGradNorm: opts.maxGradNorm } : {}), ...(session.chunkSize !== undefined ? { chunkSize: session.chunkSize } : {}),
-        });
+        }));
         optimizer.zeroGrad(); // free the gradients before the next batch is assembled
         state.step++;
         sessionSteps++;

@@ -93,9 +93,21 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   });
 }
 
+/** W's bfloat16 copy: cached on frozen weights, fresh for weights being trained (they change every step). */
+function weightBf16(weight: Tensor): Uint16Array {
+  if (weight.bf16 !== null && !weight.requiresGrad) return weight.bf16;
+  const copy = new Uint16Array(weight.size);
+  native().toBf16(weight.data as Float32Array, copy);
+  if (!weight.requiresGrad) weight.bf16 = copy;
+  return copy;
+}
+
 /**
  * y = x·Wᵀ + b with x: [..., in], W: [out, in] (PyTorch's nn.Linear layout), b: [out] or null.
- * Under the bf16 matmul precision (inference), W's bfloat16 copy is used with fp32 accumulation.
+ * Under the bf16 matmul precision the three products (forward, input gradient, weight gradient)
+ * take bfloat16 operands with float32 accumulation; weights, gradients and the optimizer stay in
+ * float32 (mixed precision with fp32 master weights). The input is kept as bf16 for the backward
+ * pass, which also halves the activation memory of these layers.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   checkSameDType('linear', x, weight);
@@ -111,13 +123,16 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const rows = x.size / inF;
   const out = allocate(x.dtype, rows * outF);
   const nat = native();
-  const useBf16 = getMatmulPrecision() === 'bf16' && x.dtype === 'float32' && !x.requiresGrad && !weight.requiresGrad;
+  const useBf16 = getMatmulPrecision() === 'bf16' && x.dtype === 'float32';
+  let wBf16: Uint16Array | null = null;
+  let xBf16: Uint16Array | null = null;
   if (useBf16) {
-    if (weight.bf16 === null) {
-      weight.bf16 = new Uint16Array(weight.size);
-      nat.toBf16(weight.data as Float32Array, weight.bf16);
+    wBf16 = weightBf16(weight);
+    nat.gemmBf16(false, true, rows, outF, inF, 1, x.data as Float32Array, inF, wBf16, inF, 0, out as Float32Array, outF);
+    if (weight.requiresGrad) {
+      xBf16 = new Uint16Array(x.size);
+      nat.toBf16(x.data as Float32Array, xBf16);
     }
-    nat.gemmBf16(false, true, rows, outF, inF, 1, x.data as Float32Array, inF, weight.bf16, inF, 0, out as Float32Array, outF);
   } else {
     nat.gemm(false, true, rows, outF, inF, 1, x.data, inF, weight.data, inF, 0, out, outF);
   }
@@ -129,11 +144,13 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     let gbias = null;
     if (x.requiresGrad) {
       gx = allocate(x.dtype, x.size);
-      nat.gemm(false, false, rows, inF, outF, 1, g, outF, weight.data, inF, 0, gx, inF);
+      if (wBf16 !== null) nat.gemmBf16(false, false, rows, inF, outF, 1, g as Float32Array, outF, wBf16, inF, 0, gx as Float32Array, inF);
+      else nat.gemm(false, false, rows, inF, outF, 1, g, outF, weight.data, inF, 0, gx, inF);
     }
     if (weight.requiresGrad) {
       gw = allocate(x.dtype, weight.size);
-      nat.gemm(true, false, outF, inF, rows, 1, g, outF, x.data, inF, 0, gw, inF);
+      if (xBf16 !== null) nat.gemmBf16(true, false, outF, inF, rows, 1, g as Float32Array, outF, xBf16, inF, 0, gw as Float32Array, inF);
+      else nat.gemm(true, false, outF, inF, rows, 1, g, outF, x.data, inF, 0, gw, inF);
     }
     if (bias !== null && bias.requiresGrad) {
       gbias = allocate(x.dtype, outF);
