@@ -1,5 +1,5 @@
-// Training step time of a ViT-B/32-sized CLIP at batch 32 in float32: clip-ts (one pass, and with
-// gradient caching in chunks of 8) against PyTorch 1.13 on the same architecture, loss and
+// Training step time of a ViT-B/32-sized CLIP at batch 32 in float32 and bf16 mixed precision:
+// clip-ts (one pass, and with gradient caching in chunks of 8) against PyTorch 1.13 (bf16: its CPU autocast) on the same architecture, loss and
 // optimiser (bench/python/train_torch.py), at the same thread count; and clip-ts's peak RSS.
 // BENCH_TRAIN_PRESET, BENCH_TRAIN_BATCH and BENCH_REPS change the case.
 import { spawnSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel } from '../src/model/init.js';
 import { packageRoot } from '../src/paths.js';
-import { Tensor, native } from '../src/tensor/index.js';
+import { Tensor, native, setMatmulPrecision, type MatmulPrecision } from '../src/tensor/index.js';
 import { AdamW } from '../src/train/adamw.js';
 import { paramGroups } from '../src/train/param-groups.js';
 import { presetConfig } from '../src/train/presets.js';
@@ -39,7 +39,8 @@ function pixels(n: number): Float32Array {
 interface ClipTsTiming { ms: number[]; loss: number[]; maxRssMB: number }
 
 /** Times `steps` steps (after one warm-up) in this process; prints JSON (run in a child for the RSS). */
-function timeClipTs(preset: string, batch: number, steps: number, chunk: number | undefined): ClipTsTiming {
+function timeClipTs(preset: string, batch: number, steps: number, chunk: number | undefined, precision: MatmulPrecision): ClipTsTiming {
+  setMatmulPrecision(precision);
   const config = presetConfig(preset);
   if (config === undefined) throw new Error(`unknown preset ${preset}`);
   const model = createModel(config, 0);
@@ -60,35 +61,41 @@ function timeClipTs(preset: string, batch: number, steps: number, chunk: number 
   return { ms, loss, maxRssMB: process.resourceUsage().maxRSS / 1024 };
 }
 
-function childTiming(preset: string, batch: number, steps: number, chunk: number | undefined): ClipTsTiming {
+function childTiming(preset: string, batch: number, steps: number, chunk: number | undefined, precision: MatmulPrecision = 'fp32'): ClipTsTiming {
   const me = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [...process.execArgv, me, '--child', preset, String(batch), String(steps), String(chunk ?? 0)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [...process.execArgv, me, '--child', preset, String(batch), String(steps), String(chunk ?? 0), precision], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`clip-ts timing run failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as ClipTsTiming;
 }
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') {
-    const [, , , preset, batch, steps, chunk] = process.argv;
-    console.log(JSON.stringify(timeClipTs(preset, Number(batch), Number(steps), Number(chunk) > 0 ? Number(chunk) : undefined)));
+    const [, , , preset, batch, steps, chunk, precision] = process.argv;
+    console.log(JSON.stringify(timeClipTs(preset, Number(batch), Number(steps), Number(chunk) > 0 ? Number(chunk) : undefined, precision as MatmulPrecision)));
     return;
   }
   const preset = process.env.BENCH_TRAIN_PRESET ?? 'ViT-B/32';
   const batch = Number(process.env.BENCH_TRAIN_BATCH ?? 32);
   const steps = Number(process.env.BENCH_REPS ?? 3);
   const threads = native().getThreads();
-  console.log(`${preset}, batch ${batch}, float32, AdamW; ${threads} threads for both; median of ${steps} steps after one warm-up (ms per step)\n`);
+  console.log(`${preset}, batch ${batch}, AdamW; ${threads} threads for both; median of ${steps} steps after one warm-up (ms per step)\n`);
   const rows: [string, ClipTsTiming][] = [];
   const ours = childTiming(preset, batch, steps, undefined);
   rows.push(['clip-ts', ours]);
   rows.push(['clip-ts, gradient caching (chunks of 8)', childTiming(preset, batch, steps, 8)]);
-  if (hasPythonModule('torch')) {
+  const torchRun = (precision: MatmulPrecision): [string, ClipTsTiming] => {
     // PyTorch in the machine's environment and in a tuned one (see pythonEnv); the faster is shown.
     const runs = [false, true].map((tuned) => runPython<ClipTsTiming & { torch: string }>(
-      path.join(packageRoot(), 'bench', 'python', 'train_torch.py'), [preset, String(batch), String(steps), String(threads)], pythonEnv(tuned)));
+      path.join(packageRoot(), 'bench', 'python', 'train_torch.py'), [preset, String(batch), String(steps), String(threads), precision], pythonEnv(tuned)));
     const t = median(runs[1].ms) < median(runs[0].ms) ? { ...runs[1], torch: `${runs[1].torch}, tuned env` } : runs[0];
-    rows.push([`PyTorch ${t.torch}`, t]);
-  } else {
+    return [`PyTorch ${t.torch}${precision === 'bf16' ? ', bf16 autocast' : ''}`, t];
+  };
+  const hasTorch = hasPythonModule('torch');
+  if (hasTorch) rows.push(torchRun('fp32'));
+  const bf16 = childTiming(preset, batch, steps, undefined, 'bf16');
+  rows.push(['clip-ts, bf16 mixed precision', bf16]);
+  if (hasTorch) rows.push(torchRun('bf16'));
+  if (!hasTorch) {
     console.log('(PyTorch is not installed: apt-get install python3-torch for the peer)\n');
   }
   const base = median(ours.ms);
@@ -97,9 +104,11 @@ async function main(): Promise<void> {
   for (const [name, r] of rows) {
     const m = median(r.ms);
     const rss = `${fmt(r.maxRssMB, 0)} MB`;
-    console.log(`| ${name} | ${fmt(m, 0)} | ${fmt((batch * 1000) / m, 1)} | ×${fmt(m / base, 2)} | ${rss} | ${fmt(r.loss[0], 4)} |`);
+    // bf16 rows are compared with clip-ts's bf16 step, the others with its float32 step.
+    const ref = name.includes('bf16') ? median(bf16.ms) : base;
+    console.log(`| ${name} | ${fmt(m, 0)} | ${fmt((batch * 1000) / m, 1)} | ×${fmt(m / ref, 2)} | ${rss} | ${fmt(r.loss[0], 4)} |`);
   }
-  console.log('\n(ratio: that engine\'s step time divided by clip-ts\'s; > 1 means clip-ts is faster. The first loss is ln(batch) ≈ '
+  console.log('\n(ratio: that engine\'s step time divided by clip-ts\'s at the same precision; > 1 means clip-ts is faster. The first loss is ln(batch) ≈ '
     + `${fmt(Math.log(batch), 4)} for any fresh model, a sanity check of both sides.)`);
 }
 

@@ -1,6 +1,6 @@
 """PyTorch peer for bench/train.ts: the time of one contrastive training step.
 
-  train_torch.py PRESET BATCH STEPS THREADS  -> one JSON line {"torch": version, "ms": [...], "loss": [...], "maxRssMB": peak RSS}
+  train_torch.py PRESET BATCH STEPS THREADS [bf16]  -> one JSON line {"torch": version, "ms": [...], "loss": [...], "maxRssMB": peak RSS}
 
 The model is the CLIP definition of tools/make_checkpoints.py (randomly initialised), in float32,
 eager mode. One step is what clip-ts's trainStep does: zero the gradients, encode the batch's
@@ -37,6 +37,9 @@ def token_rows(batch, context=77, vocab=49408):
 
 def main():
     preset, batch, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    # bf16: CPU autocast (matmuls and linear layers in bfloat16, fp32 master weights), PyTorch's
+    # mixed precision on CPU.
+    bf16 = len(sys.argv) > 5 and sys.argv[5] == 'bf16'
     torch.set_num_threads(threads)
     lib = openblas()
     if lib is not None:
@@ -55,8 +58,11 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=True)
-        i = model.encode_image(images)
-        t = model.encode_text(text)
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            i = model.encode_image(images)
+            t = model.encode_text(text)
+        i = i.float()
+        t = t.float()
         i = i / i.norm(dim=1, keepdim=True)
         t = t / t.norm(dim=1, keepdim=True)
         logits = model.logit_scale.exp() * i @ t.t()
