@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { ImageBatchLoader } from '../image/index.js';
 import { builtinClasses, loadLabelsFile, parseLabelList, type ClassPrompt } from '../eval/class-names.js';
-import { datasetPrompts, imagenetTemplates, type TemplateSet } from '../eval/templates.js';
+import { datasetPrompts, type TemplateSet } from '../eval/templates.js';
 import { buildZeroShotClassifier, type Prediction } from '../eval/zeroshot.js';
 import { UsageError, numberOption, parseArgs } from './args.js';
 import { Progress } from './progress.js';
@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   const { classes, templates: datasetTemplates } = classesOption(args.values.get('labels'), args.values.get('labels-file'), args.values.get('classes'));
   checkImages(images);
   const setup = await setUpZeroShot(args);
-  const templates = setup.templates ?? datasetTemplates ?? { name: 'imagenet', templates: imagenetTemplates() };
+  const templates = setup.templates ?? datasetTemplates ?? setup.defaultTemplates;
 
   const prompts = promptProgress(setup.quiet);
   const classifier = buildZeroShotClassifier(setup.model, classes, {

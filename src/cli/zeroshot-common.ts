@@ -23,8 +23,8 @@ export const ZEROSHOT_OPTION_SPECS: Record<string, OptionSpec> = {
 };
 
 export const ZEROSHOT_OPTIONS_HELP = `  --model NAME|PATH   checkpoint or registered name (default: the bundled model)
-  --templates SET     imagenet (OpenAI's 80, the default), simple ("a photo of a {}."), emoji (six
-                      emoji prompts, the shipped model's), a dataset of
+  --templates SET     imagenet (OpenAI's 80, the default with --model), simple ("a photo of a
+                      {}."), emoji (six emoji prompts, the default for the bundled model), a dataset of
                       CLIP's prompts.md (cifar10, food101, ...), or a FILE: one template per line
                       (# comments) or a JSON array; {} or {c} stands for the class name
   --no-cache          encode every prompt; by default prompt embeddings are cached in
@@ -40,6 +40,11 @@ export interface ZeroShotSetup {
   model: ClipModel;
   modelName: string;
   templates: TemplateSet | undefined;
+  /**
+   * The templates when neither --templates nor a dataset chooses: the bundled emoji model's own
+   * prompts for the bundled model, OpenAI's 80 ImageNet templates for any other.
+   */
+  defaultTemplates: TemplateSet;
   cache: TextEmbeddingCache | false;
   truncate: boolean;
   batchSize: number;
@@ -72,7 +77,8 @@ export async function setUpZeroShot(args: ParsedArgs): Promise<ZeroShotSetup> {
   const cache = args.flags.has('no-cache')
     ? false
     : TextEmbeddingCache.forModel(model, { dir: path.join(resolveCacheDir(cacheDir), 'text-embeddings'), truncate, modelFile: file });
-  return { model, modelName: modelArg ?? file, templates, cache, truncate, batchSize, quiet: args.flags.has('quiet') };
+  const defaultTemplates = resolveTemplates(modelArg === undefined ? 'emoji' : 'imagenet');
+  return { model, modelName: modelArg ?? file, templates, defaultTemplates, cache, truncate, batchSize, quiet: args.flags.has('quiet') };
 }
 
 /** A progress callback for prompt encoding that shows a bar only when something is encoded. */

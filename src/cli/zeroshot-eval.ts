@@ -2,7 +2,7 @@
 // filepath,label CSV), with per-class figures, the most confused pairs and a JSON report.
 import { builtinClasses, loadLabelsFile, type ClassPrompt } from '../eval/class-names.js';
 import { parseRowFilter, readLabelledSource } from '../eval/labelled-table.js';
-import { datasetPrompts, imagenetTemplates, type TemplateSet } from '../eval/templates.js';
+import { datasetPrompts, type TemplateSet } from '../eval/templates.js';
 import { evaluateZeroShot, formatZeroShotReport } from '../eval/zeroshot-eval.js';
 import { writeTextAtomic } from '../weights/atomic-file.js';
 import { UsageError, numberOption, parseArgs } from './args.js';
@@ -73,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   const data = readLabelledSource(dataSpec, { filters, ...(labelColumn !== undefined ? { labelColumn } : {}) });
   const classNames = classNamesOption(args.values.get('class-names'), data.classes.length, data.source);
   const setup = await setUpZeroShot(args);
-  const templates = setup.templates ?? classNames.templates ?? { name: 'imagenet', templates: imagenetTemplates() };
+  const templates = setup.templates ?? classNames.templates ?? setup.defaultTemplates;
 
   const prompts = promptProgress(setup.quiet);
   let images: Progress | undefined;
