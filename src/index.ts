@@ -26,3 +26,4 @@ export { extractFeatures, readFeatureFile, writeFeatureFile, type FeatureSet } f
 export { readLabelledImages, type LabelledImages } from './eval/labelled-images.js';
 export { top1Accuracy, meanPerClassAccuracy } from './eval/metrics.js';
 export * from './train/index.js';
+export * from './index/index.js';
