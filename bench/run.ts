@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Order matters only for reading the output; every module is independent.
-const MODULES = ['kernels', 'blocks', 'conv', 'tokenizer', 'preprocess', 'weights', 'model', 'probe', 'train'];
+const MODULES = ['kernels', 'blocks', 'conv', 'tokenizer', 'preprocess', 'weights', 'model', 'probe', 'train', 'index', 'server'];
 const only = process.argv.slice(2);
 
 let failed = 0;

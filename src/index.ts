@@ -27,3 +27,4 @@ export { readLabelledImages, type LabelledImages } from './eval/labelled-images.
 export { top1Accuracy, meanPerClassAccuracy } from './eval/metrics.js';
 export * from './train/index.js';
 export * from './index/index.js';
+export { ClipServer, IndexedClipService, DEFAULT_LIMITS, type ClipService, type ServerLimits } from './server/index.js';

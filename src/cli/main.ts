@@ -19,6 +19,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   'few-shot': { summary: 'few-shot linear probes (k = 1, 2, 4, ...) against zero-shot', load: () => import('./few-shot.js') },
   train: { summary: 'contrastive pretraining or fine-tuning on image-caption pairs', load: () => import('./train.js') },
   datasets: { summary: 'build data sets (the multi-style emoji set)', load: () => import('./datasets.js') },
+  index: { summary: 'embed the images of a folder into a vector database', load: () => import('./index-images.js') },
+  search: { summary: 'search an image index by text or by image', load: () => import('./search.js') },
+  dedup: { summary: 'near-duplicate images in an index, or between two', load: () => import('./dedup.js') },
+  'retrieval-eval': { summary: 'image-text retrieval recall@1/5/10 on a caption set', load: () => import('./retrieval-eval.js') },
+  serve: { summary: 'HTTP search/classify server with a web page', load: () => import('./serve.js') },
+  convert: { summary: 'convert a checkpoint to clip-ts safetensors (float16 or float32)', load: () => import('./convert.js') },
   download: { summary: 'download a published checkpoint into the cache', load: () => import('./download.js') },
   demo: { summary: 'run the quick-start job on the embedded default', load: () => import('./demo.js') },
 };
