@@ -84,7 +84,7 @@ describe('clip-ts classify', () => {
       new RegExp(`${bad}:3: template "a photo of a cat\\." has no placeholder for the class name`));
     assert.throws(() => parseTemplatesText('["a {x} photo"]', 't.json'), /t\.json \(template 1\): template "a \{x\} photo" has an unknown placeholder "\{x\}"/);
     await assert.rejects(runClassify(['--model', MODEL, '--labels', 'cat', '--templates', 'no-such-set', IMAGES[0]]),
-      /templates "no-such-set" is neither a file nor a built-in set \(imagenet, simple, Birdsnap/);
+      /templates "no-such-set" is neither a file nor a built-in set \(imagenet, simple, emoji, Birdsnap/);
   });
 
   it('rejects a missing image by name', async () => {
