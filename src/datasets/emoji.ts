@@ -59,6 +59,8 @@ export interface EmojiDatasetOptions {
   styles?: readonly string[];
   /** Only the first N classes in emoji order (small subsets for tests and quick looks). */
   classesLimit?: number;
+  /** Only these classes (CLDR names), in emoji order; applied before classesLimit. */
+  labels?: readonly string[];
   /** Images rendered at once. Default min(4, CPUs); it does not change the output. */
   jobs?: number;
   /** Called after every rendered (or skipped) image of a style. */
@@ -101,7 +103,14 @@ function checkOptions(opts: EmojiDatasetOptions): { size: number; jobs: number; 
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
     throw new RangeError(`classesLimit must be a positive integer, got ${limit}`);
   }
-  const all = emojiClasses();
+  let all = emojiClasses();
+  if (opts.labels !== undefined) {
+    const known = new Set(all.map((c) => c.label));
+    const unknown = opts.labels.filter((l) => !known.has(l));
+    if (unknown.length > 0) throw new RangeError(`unknown emoji class${unknown.length > 1 ? 'es' : ''}: ${unknown.map((l) => JSON.stringify(l)).join(', ')}`);
+    const wanted = new Set(opts.labels);
+    all = all.filter((c) => wanted.has(c.label));
+  }
   return { size, jobs, styles: selectStyles(opts.styles), classes: limit !== undefined ? all.slice(0, limit) : all };
 }
 
