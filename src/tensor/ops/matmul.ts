@@ -93,13 +93,16 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   });
 }
 
-/** W's bfloat16 copy: cached on frozen weights, fresh for weights being trained (they change every step). */
+/**
+ * W's bfloat16 copy, kept on the tensor. Frozen weights are converted once; weights being trained
+ * change at every optimizer step, so theirs is refilled at every forward pass — into the same
+ * buffer, because a fresh one per pass costs more in page faults than the conversion itself.
+ */
 function weightBf16(weight: Tensor): Uint16Array {
   if (weight.bf16 !== null && !weight.requiresGrad) return weight.bf16;
-  const copy = new Uint16Array(weight.size);
-  native().toBf16(weight.data as Float32Array, copy);
-  if (!weight.requiresGrad) weight.bf16 = copy;
-  return copy;
+  weight.bf16 ??= new Uint16Array(weight.size);
+  native().toBf16(weight.data as Float32Array, weight.bf16);
+  return weight.bf16;
 }
 
 /**
