@@ -7,7 +7,10 @@ import type { ImageErrorKind } from '../image/index.js';
 import type { ModelInfo } from '../model/worker.js';
 import type { MatmulPrecision } from '../tensor/index.js';
 import { startModuleWorker } from '../util/worker-thread.js';
+import { WorkerRpc, type OkReply, type WithoutId } from '../util/worker-rpc.js';
 import type { InferenceRequest, InferenceResponse } from './inference-protocol.js';
+
+type InferenceReply = OkReply<InferenceResponse>;
 
 /** A request failed because of its image (not decodable, too many pixels, ...). */
 export class InferenceImageError extends Error {
@@ -26,35 +29,16 @@ export interface InferenceWorkerOptions {
   threads?: number;
 }
 
-/** Distributes the request type over its `kind` (so Omit keeps the union). */
-type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
-
-type Pending = { resolve: (r: InferenceResponse) => void; reject: (e: Error) => void };
-
 export class InferenceWorker {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private failure: Error | null = null;
+  private readonly rpc: WorkerRpc<InferenceRequest, InferenceResponse>;
   info!: ModelInfo;
 
   private constructor(worker: Worker) {
-    this.worker = worker;
-    worker.on('message', (msg: InferenceResponse) => {
-      const p = this.pending.get(msg.id);
-      if (p === undefined) return;
-      this.pending.delete(msg.id);
-      if (msg.kind !== 'error') p.resolve(msg);
-      else if (msg.reason === 'image') p.reject(new InferenceImageError(msg.message, msg.imageErrorKind));
-      else p.reject(new Error(msg.message));
+    this.rpc = new WorkerRpc(worker, {
+      // Image errors keep their kind: the server reports them to the client, not as a fault.
+      toError: (msg) => msg.reason === 'image' ? new InferenceImageError(msg.message, msg.imageErrorKind) : new Error(msg.message),
+      exitError: (code) => new Error(`inference worker exited with code ${code}`),
     });
-    const fail = (err: Error): void => {
-      this.failure ??= err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`inference worker exited with code ${code}`)));
   }
 
   /** Starts a worker that loads the checkpoint at `modelPath`; rejects if it cannot be loaded. */
@@ -73,25 +57,20 @@ export class InferenceWorker {
 
   /** False once the thread died (crash, out of memory); every later call then rejects. */
   get alive(): boolean {
-    return this.failure === null;
+    return this.rpc.alive;
   }
 
   /** Requests waiting for an answer. */
   get inFlight(): number {
-    return this.pending.size;
+    return this.rpc.inFlight;
   }
 
-  private call(req: WithoutId<InferenceRequest>): Promise<InferenceResponse> {
-    if (this.failure !== null) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      // Image bytes are copied, not transferred: they may be a view into a pooled Buffer.
-      this.worker.postMessage({ ...req, id });
-    });
+  // Image bytes are copied, not transferred: they may be a view into a pooled Buffer.
+  private call(req: WithoutId<InferenceRequest>): Promise<InferenceReply> {
+    return this.rpc.request(req);
   }
 
-  private static rows(r: InferenceResponse, expected: number): Float32Array[] {
+  private static rows(r: InferenceReply, expected: number): Float32Array[] {
     if (r.kind !== 'vectors' || r.count !== expected) throw new Error('inference worker: unexpected reply');
     return Array.from({ length: r.count }, (_, i) => r.vectors.subarray(i * r.dim, (i + 1) * r.dim));
   }
@@ -116,6 +95,6 @@ export class InferenceWorker {
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await this.rpc.close();
   }
 }
