@@ -28,7 +28,8 @@ and a JSON API over the image index at --db (made with \`clip-ts index\`):
   --port P             port (default 8080; 0 picks a free one, the URL printed says which)
   --host H             address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --templates SET      prompt templates for classification requests that name none: imagenet
-                       (default), simple, emoji, a dataset of CLIP's prompts.md, or a FILE
+                       (default; emoji for the bundled model), simple, emoji, a dataset of
+                       CLIP's prompts.md, or a FILE
   --quiet              no request log on stderr
 
 limits (defaults in brackets):

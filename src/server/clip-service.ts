@@ -85,7 +85,10 @@ export class IndexedClipService implements ClipService {
       const modelSha256 = await fileSha256(modelFile);
       checkSameModel(opts.dbPath, index.info, { model: requested, modelSha256, dim: index.info.dim, imageSize: index.info.imageSize });
       worker = await InferenceWorker.start(modelFile, { precision: opts.precision, threads: opts.threads });
-      const templates = opts.templates ?? { name: 'imagenet', templates: imagenetTemplates() };
+      // The bundled emoji model was trained with the emoji prompts; any other model gets OpenAI's 80.
+      const templates = opts.templates ?? (requested === DEFAULT_MODEL_NAME
+        ? resolveTemplates('emoji')
+        : { name: 'imagenet', templates: imagenetTemplates() });
       // A path is shown by its base name only: /api/info should not reveal the server's folders.
       const label = existsSync(requested) ? path.basename(requested) : requested;
       return new IndexedClipService(index, worker, modelFile, label, opts, templates);

@@ -13,6 +13,7 @@ import { searchByText } from '../../src/index/search.js';
 import { ImageIndex } from '../../src/index/image-index.js';
 import { DEFAULT_MODEL_FILE, loadModel } from '../../src/model/index.js';
 import { assetPath } from '../../src/paths.js';
+import { IndexedClipService } from '../../src/server/clip-service.js';
 import { FileSource } from '../../src/weights/file-source.js';
 import { readSafetensors } from '../../src/weights/safetensors.js';
 import { tempDir } from '../train/helpers.js';
@@ -74,5 +75,12 @@ describe('the bundled model', () => {
     const second = await indexDirectory(images, db, {});
     assert.deepEqual([second.added, second.removed, second.unchanged], [1, 2, 52]);
     assert.ok(existsSync(db));
+    // The server over this index classifies with the bundled model's own prompts by default.
+    const service = await IndexedClipService.open({ dbPath: db, maxImagePixels: 1e6 });
+    try {
+      assert.equal(service.info().templates, 'emoji');
+    } finally {
+      await service.close();
+    }
   });
 });
