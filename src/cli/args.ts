@@ -84,3 +84,17 @@ export function numberOption(args: ParsedArgs, name: string, fallback: number,
   if (opts.max !== undefined && v > opts.max) throw new UsageError(`--${name} must be at most ${opts.max}, got ${raw}`);
   return v;
 }
+
+/**
+ * The values of a repeatable filter option (`--filter COL=V`), each parsed by `parse`; a bad one is
+ * a usage error naming the option.
+ */
+export function filterOptions<F>(args: ParsedArgs, name: string, parse: (spec: string) => F): F[] {
+  return (args.lists.get(name) ?? []).map((f) => {
+    try {
+      return parse(f);
+    } catch (err) {
+      throw new UsageError(`--${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+}

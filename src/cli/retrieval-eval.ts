@@ -5,12 +5,12 @@
 import { loadModel } from '../model/index.js';
 import { native, setMatmulPrecision, type MatmulPrecision } from '../tensor/index.js';
 import { readCaptionTable } from '../train/caption-table.js';
-import { parseSampleFilter, type SampleFilter } from '../train/pair-dataset.js';
+import { parseSampleFilter } from '../train/pair-dataset.js';
 import { pairFeatures } from '../train/pair-features.js';
 import { retrievalRecall } from '../train/retrieval.js';
 import { SampleDecoder } from '../train/sample-decoder.js';
 import { writeTextAtomic } from '../weights/atomic-file.js';
-import { UsageError, numberOption, parseArgs } from './args.js';
+import { UsageError, filterOptions, numberOption, parseArgs } from './args.js';
 import { Progress } from './progress.js';
 
 export const usage = `usage: clip-ts retrieval-eval [--model NAME|PATH] --data TABLE [options]
@@ -79,13 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   const precision = (args.values.get('precision') ?? 'fp32') as MatmulPrecision;
   if (precision !== 'fp32' && precision !== 'bf16') throw new UsageError(`--precision must be fp32 or bf16, got "${precision}"`);
   const quiet = args.flags.has('quiet');
-  const filters: SampleFilter[] = (args.lists.get('filter') ?? []).map((f) => {
-    try {
-      return parseSampleFilter(f);
-    } catch (err) {
-      throw new UsageError(`--filter: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  });
+  const filters = filterOptions(args, 'filter', parseSampleFilter);
   const imageColumn = args.values.get('image-column');
   const captionColumn = args.values.get('caption-column');
   // The table is read (and its errors reported) before the model is loaded.

@@ -12,7 +12,7 @@ import { parseSampleFilter, splitHeldOut, type PairSample, type SampleFilter } f
 import { presetNames, resolveConfig } from '../train/presets.js';
 import { TrainProgressLine } from '../train/progress-line.js';
 import { train, type RunOptions, type SessionOptions, type TrainInput, type TrainResult } from '../train/trainer.js';
-import { UsageError, numberOption, parseArgs, type ParsedArgs } from './args.js';
+import { UsageError, filterOptions, numberOption, parseArgs, type ParsedArgs } from './args.js';
 
 export const usage = `usage: clip-ts train --out DIR --data SRC [--data SRC]... (--preset NAME | --config FILE | --init MODEL)
                    [--steps N | --epochs N] [--batch-size N] [--lr X] [--resume] [options]
@@ -100,16 +100,6 @@ const SPEC = {
   'stop-after': { type: 'string' }, quiet: { type: 'flag', short: 'q' },
 } as const;
 
-function filtersOf(args: ParsedArgs, name: string): SampleFilter[] {
-  return (args.lists.get(name) ?? []).map((f) => {
-    try {
-      return parseSampleFilter(f);
-    } catch (err) {
-      throw new UsageError(`--${name}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  });
-}
-
 /** Every n-th element so that at most `max` remain (held-out sets spread over the whole list). */
 function spread<T>(items: readonly T[], max: number): T[] {
   if (items.length <= max) return [...items];
@@ -139,8 +129,8 @@ export async function run(argv: string[]): Promise<number> {
   const chunk = args.values.has('chunk') ? numberOption(args, 'chunk', 0, { min: 1, integer: true }) : undefined;
   const valFraction = numberOption(args, 'val-fraction', 0, { min: 0, max: 0.5 });
   const valMax = numberOption(args, 'val-max', 2000, { min: 2, integer: true });
-  const filters = filtersOf(args, 'filter');
-  const valFilters = filtersOf(args, 'val-filter');
+  const filters = filterOptions(args, 'filter', parseSampleFilter);
+  const valFilters = filterOptions(args, 'val-filter', parseSampleFilter);
   if (valFraction > 0 && args.lists.has('val-data')) throw new UsageError('give --val-data or --val-fraction, not both');
   const tableOpts = {
     ...(args.values.has('image-column') ? { imageColumn: args.values.get('image-column') as string } : {}),

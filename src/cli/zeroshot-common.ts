@@ -5,7 +5,7 @@ import type { ClipModel } from '../model/clip.js';
 import { loadModel, resolveModelFile } from '../model/index.js';
 import { native, setMatmulPrecision, type MatmulPrecision } from '../tensor/index.js';
 import { TextEmbeddingCache } from '../eval/text-embedding-cache.js';
-import { resolveTemplates, type TemplateSet } from '../eval/templates.js';
+import { defaultTemplates, resolveTemplates, type TemplateSet } from '../eval/templates.js';
 import { resolveCacheDir } from '../weights/registry.js';
 import { UsageError, numberOption, type OptionSpec, type ParsedArgs } from './args.js';
 import { Progress } from './progress.js';
@@ -77,8 +77,7 @@ export async function setUpZeroShot(args: ParsedArgs): Promise<ZeroShotSetup> {
   const cache = args.flags.has('no-cache')
     ? false
     : TextEmbeddingCache.forModel(model, { dir: path.join(resolveCacheDir(cacheDir), 'text-embeddings'), truncate, modelFile: file });
-  const defaultTemplates = resolveTemplates(modelArg === undefined ? 'emoji' : 'imagenet');
-  return { model, modelName: modelArg ?? file, templates, defaultTemplates, cache, truncate, batchSize, quiet: args.flags.has('quiet') };
+  return { model, modelName: modelArg ?? file, templates, defaultTemplates: defaultTemplates(modelArg === undefined), cache, truncate, batchSize, quiet: args.flags.has('quiet') };
 }
 
 /** A progress callback for prompt encoding that shows a bar only when something is encoded. */

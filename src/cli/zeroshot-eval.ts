@@ -5,7 +5,7 @@ import { parseRowFilter, readLabelledSource } from '../eval/labelled-table.js';
 import { datasetPrompts, type TemplateSet } from '../eval/templates.js';
 import { evaluateZeroShot, formatZeroShotReport } from '../eval/zeroshot-eval.js';
 import { writeTextAtomic } from '../weights/atomic-file.js';
-import { UsageError, numberOption, parseArgs } from './args.js';
+import { UsageError, filterOptions, numberOption, parseArgs } from './args.js';
 import { Progress } from './progress.js';
 import { ZEROSHOT_OPTIONS_HELP, ZEROSHOT_OPTION_SPECS, promptProgress, setUpZeroShot } from './zeroshot-common.js';
 
@@ -62,13 +62,7 @@ export async function run(argv: string[]): Promise<number> {
   const showClasses = numberOption(args, 'show-classes', 20, { min: 0, integer: true });
   const workers = args.values.has('workers') ? numberOption(args, 'workers', 0, { min: 0, integer: true }) : undefined;
   // Everything that can be checked without the model is checked first.
-  const filters = (args.lists.get('filter') ?? []).map((f) => {
-    try {
-      return parseRowFilter(f);
-    } catch (err) {
-      throw new UsageError(`--filter: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  });
+  const filters = filterOptions(args, 'filter', parseRowFilter);
   const labelColumn = args.values.get('label-column');
   const data = readLabelledSource(dataSpec, { filters, ...(labelColumn !== undefined ? { labelColumn } : {}) });
   const classNames = classNamesOption(args.values.get('class-names'), data.classes.length, data.source);

@@ -196,6 +196,14 @@ export function datasetPrompts(name: string): DatasetPrompts | undefined {
   return { name: d.name, classes: d.classes.map((c) => (Array.isArray(c) ? [...c] : c)), templates: [...d.templates] };
 }
 
+/**
+ * The templates used when nothing else chooses: the bundled emoji model was trained with the emoji
+ * prompts, any other model gets OpenAI's 80 ImageNet templates.
+ */
+export function defaultTemplates(bundledModel: boolean): TemplateSet {
+  return bundledModel ? { name: 'emoji', templates: [...EMOJI_TEMPLATES] } : { name: 'imagenet', templates: imagenetTemplates() };
+}
+
 /** The names `resolveTemplates` accepts besides file paths. */
 export function builtinTemplateSetNames(): string[] {
   return ['imagenet', 'simple', 'emoji', ...datasetPromptNames()];

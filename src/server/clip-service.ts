@@ -3,7 +3,7 @@
 // are remembered, since the same searches recur (the page's "search" button, paging, bookmarks).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { builtinTemplateSetNames, imagenetTemplates, resolveTemplates, type TemplateSet } from '../eval/templates.js';
+import { builtinTemplateSetNames, defaultTemplates, resolveTemplates, type TemplateSet } from '../eval/templates.js';
 import { ImageIndex, type SearchHit } from '../index/image-index.js';
 import { checkSameModel, DEFAULT_MODEL_NAME, fileSha256, recordedModelName } from '../index/index-model.js';
 import { resolveModelFile } from '../model/index.js';
@@ -85,10 +85,7 @@ export class IndexedClipService implements ClipService {
       const modelSha256 = await fileSha256(modelFile);
       checkSameModel(opts.dbPath, index.info, { model: requested, modelSha256, dim: index.info.dim, imageSize: index.info.imageSize });
       worker = await InferenceWorker.start(modelFile, { precision: opts.precision, threads: opts.threads });
-      // The bundled emoji model was trained with the emoji prompts; any other model gets OpenAI's 80.
-      const templates = opts.templates ?? (requested === DEFAULT_MODEL_NAME
-        ? resolveTemplates('emoji')
-        : { name: 'imagenet', templates: imagenetTemplates() });
+      const templates = opts.templates ?? defaultTemplates(requested === DEFAULT_MODEL_NAME);
       // A path is shown by its base name only: /api/info should not reveal the server's folders.
       const label = existsSync(requested) ? path.basename(requested) : requested;
       return new IndexedClipService(index, worker, modelFile, label, opts, templates);
