@@ -1,6 +1,6 @@
 // Timing helpers shared by the benchmark modules: medians of repeated runs, never a lone time.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /**
  * The Python that has Debian's python3-torch & co.: $CLIP_TS_PYTHON, else /usr/bin/python3 (a
@@ -60,4 +60,20 @@ export function hasPythonModule(module: string): boolean {
 
 export function fmt(x: number, digits = 2): string {
   return x.toFixed(digits);
+}
+
+/**
+ * This process's peak resident memory in MB. Linux's getrusage() maxrss (process.resourceUsage)
+ * survives exec: a child spawned by a large parent reports the parent's size at fork time when
+ * that is larger (a bench-spawned child once "peaked" at 1,966 MB that way). VmHWM in
+ * /proc/self/status belongs to the current address space only; elsewhere maxrss is the fallback.
+ */
+export function peakRssMB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m !== null) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
 }

@@ -11,10 +11,11 @@ import { loadModelFile } from '../src/model/load.js';
 import type { ClipModel } from '../src/model/clip.js';
 import { Tensor, native, noGrad, setMatmulPrecision, type MatmulPrecision } from '../src/tensor/index.js';
 import { packageRoot } from '../src/paths.js';
-import { PYTHON, fmt, hasPythonModule, median, pythonEnv, runPython, timeRuns } from './common.js';
+import { PYTHON, fmt, hasPythonModule, median, peakRssMB, pythonEnv, runPython, timeRuns } from './common.js';
 
 const PROMPT = [49406, 320, 1125, 539, 320, 2368, 269, 49407]; // "a photo of a cat."
-const PRESETS = ['ViT-B/32', 'RN50'];
+// BENCH_MODEL_PRESETS (comma-separated) picks a subset, e.g. `ViT-B/32`.
+const PRESETS = (process.env.BENCH_MODEL_PRESETS ?? 'ViT-B/32,RN50').split(',').map((s) => s.trim()).filter((s) => s !== '');
 const CASES = ['image1', 'image32', 'text1', 'text32'] as const;
 type Case = typeof CASES[number];
 
@@ -89,7 +90,7 @@ function rssMode(file: string): void {
     model.encodeImage(new Tensor(pixels(32, model.imageSize), [32, 3, model.imageSize, model.imageSize]));
     model.encodeText(tokens(32));
   });
-  console.log(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ maxRssMB: peakRssMB() }));
 }
 
 async function main(): Promise<void> {

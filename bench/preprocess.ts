@@ -2,16 +2,19 @@
 // PIL + torchvision doing OpenAI's `_transform(224)` on the same files in the same run: in one
 // process, and through a torch DataLoader with 2 worker processes. Steady state on both sides:
 // worker threads / processes are started and warmed by an untimed pass (their start-up time is
-// reported separately). Also the resize alone (the hot loop) on one decoded image, and the resize
-// with the TypeScript passes instead of the WebAssembly SIMD ones. Medians of interleaved
-// repetitions; ratios > 1 mean clip-ts is faster.
+// reported separately). The loader decodes JPEGs with the addon's libjpeg-turbo (native/jpeg.cc);
+// one more configuration runs it with sharp instead (CLIP_TS_JPEG_DECODER=sharp, the old path).
+// Also the decode alone (libjpeg sync/async, sharp, Pillow), the resize alone (the hot loop) on one
+// decoded image, and the resize with the TypeScript passes instead of the WebAssembly SIMD ones.
+// Medians of interleaved repetitions; ratios > 1 mean clip-ts is faster.
 //
 //   npx tsx bench/preprocess.ts            (PREPROCESS_BENCH_IMAGES=200, PREPROCESS_BENCH_REPS=3)
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, ImageBatchLoader, resizeCenterCropRgb, type ResampleEngine } from '../src/image/index.js';
+import { jpegDecoderInUse } from '../src/image/decode.js';
+import { decodeImage, ImageBatchLoader, resizeCenterCropRgb, type DecodeOptions, type ResampleEngine } from '../src/image/index.js';
 import { simdKernels } from '../src/image/resample-simd.js';
 import { packageRoot } from '../src/paths.js';
 import { fmt, hasPythonModule, median, PYTHON, runPython } from './common.js';
@@ -60,6 +63,29 @@ function python(listFile: string, workers: number): PyResult {
       '--warmup', workers > 0 ? '1' : '0']);
 }
 
+/** Runs fn with CLIP_TS_JPEG_DECODER set to `value` (undefined: unset). */
+async function withDecoderEnv<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.CLIP_TS_JPEG_DECODER;
+  if (value === undefined) delete process.env.CLIP_TS_JPEG_DECODER;
+  else process.env.CLIP_TS_JPEG_DECODER = value;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.CLIP_TS_JPEG_DECODER;
+    else process.env.CLIP_TS_JPEG_DECODER = saved;
+  }
+}
+
+/** Seconds to decode every file once, one after the other, from bytes in memory. */
+async function decodeAll(bytes: Uint8Array[], decoder: 'libjpeg' | 'sharp', opts: DecodeOptions): Promise<number> {
+  return withDecoderEnv(decoder === 'sharp' ? 'sharp' : undefined, async () => {
+    if (jpegDecoderInUse() !== decoder) throw new Error(`decoder ${decoder} is not available`);
+    const t0 = performance.now();
+    for (const b of bytes) await decodeImage(b, opts);
+    return (performance.now() - t0) / 1000;
+  });
+}
+
 async function main(): Promise<void> {
   const havePeer = hasPythonModule('torchvision') && hasPythonModule('PIL');
   const dir = mkdtempSync(path.join(tmpdir(), 'clip-ts-bench-preprocess-'));
@@ -67,6 +93,7 @@ async function main(): Promise<void> {
     const files = await makeJpegs(dir);
     const listFile = path.join(dir, 'files.txt');
     writeFileSync(listFile, files.join('\n') + '\n');
+    const decoder = jpegDecoderInUse();
     const loaders = new Map<number, ImageBatchLoader>();
     const startup = new Map<number, number>();
     for (const workers of [2, 1, 0]) {
@@ -74,11 +101,15 @@ async function main(): Promise<void> {
       startup.set(workers, await pass(loader, files.length)); // warm-up: starts the workers, JIT, page cache
       loaders.set(workers, loader);
     }
+    // The old path: workers started while CLIP_TS_JPEG_DECODER=sharp keep that environment.
+    const sharpLoader = new ImageBatchLoader(files, { size: SIZE, batchSize: BATCH, workers: 2 });
+    await withDecoderEnv('sharp', () => pass(sharpLoader, files.length));
     const ours = (workers: number) => () => pass(loaders.get(workers) as ImageBatchLoader, files.length);
     const configs: { name: string; run: () => Promise<number> | number }[] = [
-      { name: 'clip-ts, 2 worker threads', run: ours(2) },
+      { name: `clip-ts, 2 worker threads (${decoder} decodes)`, run: ours(2) },
       { name: 'clip-ts, 1 worker thread', run: ours(1) },
-      { name: 'clip-ts, main thread only (sharp decodes on libuv\'s pool)', run: ours(0) },
+      { name: 'clip-ts, main thread only (decoding on libuv\'s pool)', run: ours(0) },
+      { name: 'clip-ts, 2 worker threads, sharp decodes (CLIP_TS_JPEG_DECODER=sharp)', run: () => pass(sharpLoader, files.length) },
     ];
     if (havePeer) {
       configs.push({ name: 'PIL + torchvision, 1 process', run: () => python(listFile, 0).times_s[0] });
@@ -91,6 +122,27 @@ async function main(): Promise<void> {
       for (let k = 0; k < configs.length; k++) {
         const c = configs[(k + r) % configs.length];
         times.get(c.name)?.push(await c.run());
+      }
+    }
+
+    // The decode alone, ms per image (wall time, one file after another, from memory).
+    const bytes = files.map((f) => { const b = readFileSync(f); return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); });
+    const decodeConfigs: { name: string; run: () => Promise<number> | number }[] = [
+      { name: 'clip-ts, libjpeg-turbo in this thread (`sync`, as in the workers)', run: () => decodeAll(bytes, 'libjpeg', { sync: true }) },
+      { name: 'clip-ts, libjpeg-turbo on libuv\'s pool (async, the default)', run: () => decodeAll(bytes, 'libjpeg', {}) },
+      { name: 'clip-ts, sharp (CLIP_TS_JPEG_DECODER=sharp)', run: () => decodeAll(bytes, 'sharp', {}) },
+    ];
+    if (decoder !== 'libjpeg') decodeConfigs.splice(0, 2);
+    if (havePeer) {
+      decodeConfigs.push({ name: 'Pillow 9.4 `Image.open(BytesIO(b)).load()`', run: () =>
+        runPython<PyResult>(path.join(packageRoot(), 'bench', 'python', 'preprocess_pil.py'), [listFile, '--decode-only', '--reps', '1']).times_s[0] });
+    }
+    const decodeTimes = new Map<string, number[]>(decodeConfigs.map((c) => [c.name, []]));
+    for (const c of decodeConfigs) if (c.name.startsWith('clip-ts')) await c.run(); // warm-up
+    for (let r = 0; r < REPS; r++) {
+      for (let k = 0; k < decodeConfigs.length; k++) {
+        const c = decodeConfigs[(k + r) % decodeConfigs.length];
+        decodeTimes.get(c.name)?.push(await c.run());
       }
     }
 
@@ -108,9 +160,20 @@ async function main(): Promise<void> {
       out.push(`| ${c.name} | ${fmt(v, 1)} | ${fmt(v / single)}x | ${fmt(v / loader)}x |`);
     }
     for (const l of loaders.values()) await l.close();
+    await sharpLoader.close();
     out.push('');
     out.push(`First (cold) pass of the clip-ts loader, which includes starting the workers: ` +
       [...startup].map(([w, t]) => `${w} workers ${fmt(IMAGES / t, 1)} images/s`).join(', ') + '.');
+
+    const megapixels = files.reduce((n, f) => { const m = /_(\d+)x(\d+)\.jpg$/.exec(f); return n + (m === null ? 0 : Number(m[1]) * Number(m[2])); }, 0) / IMAGES / 1e6;
+    const pilDecode = median(decodeTimes.get(decodeConfigs[decodeConfigs.length - 1].name) ?? [NaN]);
+    out.push('');
+    out.push(`| decode alone, ms per image (wall, ${IMAGES} files of ${fmt(megapixels)} MP on average, from memory; median of ${REPS}) | ms | Pillow time / this |`);
+    out.push('| --- | ---: | ---: |');
+    for (const c of decodeConfigs) {
+      const t = median(decodeTimes.get(c.name) ?? [NaN]);
+      out.push(`| ${c.name} | ${fmt((t / IMAGES) * 1000)} | ${havePeer ? `${fmt(pilDecode / t)}x` : ''} |`);
+    }
 
     // The resize alone on one decoded 1600x1200 image (CPU time, so waiting for a core is not counted).
     const big = files[SIZES.findIndex(([w, h]) => w === 1600 && h === 1200)];

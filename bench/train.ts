@@ -12,7 +12,7 @@ import { AdamW } from '../src/train/adamw.js';
 import { paramGroups } from '../src/train/param-groups.js';
 import { presetConfig } from '../src/train/presets.js';
 import { trainStep } from '../src/train/train-step.js';
-import { fmt, hasPythonModule, median, pythonEnv, runPython } from './common.js';
+import { fmt, hasPythonModule, median, peakRssMB, pythonEnv, runPython } from './common.js';
 
 /** The token rows train_torch.py makes: start, 6-20 ids, end. */
 function tokenRows(batch: number, context = 77): Int32Array {
@@ -58,7 +58,7 @@ function timeClipTs(preset: string, batch: number, steps: number, chunk: number 
     loss.push(step());
     ms.push(performance.now() - t0);
   }
-  return { ms, loss, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+  return { ms, loss, maxRssMB: peakRssMB() };
 }
 
 function childTiming(preset: string, batch: number, steps: number, chunk: number | undefined, precision: MatmulPrecision = 'fp32'): ClipTsTiming {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../src/paths.js';
 import { convertToOpenAI, openCheckpoint } from '../src/weights/index.js';
-import { fmt, hasPythonModule, median, PYTHON, runPython } from './common.js';
+import { fmt, hasPythonModule, median, peakRssMB, PYTHON, runPython } from './common.js';
 
 interface LoadResult {
   open_ms: number;
@@ -43,7 +43,7 @@ function child(file: string): void {
   }
   const t2 = performance.now();
   ckpt.close();
-  const result: LoadResult = { open_ms: t1 - t0, total_ms: t2 - t0, maxrss_mb: process.resourceUsage().maxRSS / 1024, values };
+  const result: LoadResult = { open_ms: t1 - t0, total_ms: t2 - t0, maxrss_mb: peakRssMB(), values };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 

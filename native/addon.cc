@@ -39,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   clipts::RegisterConv(env, exports);
   clipts::RegisterPool(env, exports);
   clipts::RegisterBatchNorm(env, exports);
+  clipts::RegisterJpeg(env, exports);
   return exports;
 }
 }  // namespace

@@ -143,6 +143,7 @@ void RegisterOptim(Napi::Env env, Napi::Object exports);
 void RegisterConv(Napi::Env env, Napi::Object exports);
 void RegisterPool(Napi::Env env, Napi::Object exports);
 void RegisterBatchNorm(Napi::Env env, Napi::Object exports);
+void RegisterJpeg(Napi::Env env, Napi::Object exports);
 
 }  // namespace clipts
 

@@ -21,11 +21,22 @@
 // whole groups with single-threaded BLAS: no synchronisation, lowering in parallel for free.
 // Otherwise (batch-1 inference) groups run one after another, each lowered with ParallelFor and
 // multiplied by multithreaded BLAS in one GEMM per image.
+//
+// float32 forward on AVX-512 CPUs goes to conv_fast.h instead (implicit im2col with its own
+// micro-kernel and a fused epilogue), except for wide kernels (patch embedding), which stay here.
+// conv2dBatchNorm is the inference fusion conv → batch norm (running statistics) → [+ residual]
+// → [ReLU]; elsewhere (float64, no AVX-512, wide kernels) it runs the conv here and the epilogue
+// as one more pass with the same arithmetic.
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <type_traits>
 #include <vector>
 
+#include "conv_fast.h"
 #include "conv_util.h"
 
 namespace clipts {
@@ -556,6 +567,92 @@ void ConvBackward(const Geom& g, const T* x, const T* w, const T* dy, T* dx, T* 
   }
 }
 
+// ---- inference epilogue and dispatch ----------------------------------------------------------
+// Per output channel: batch norm with running statistics as center/scale/shift (batchnorm.cc's
+// arithmetic), then + residual, then ReLU. Null pointers skip a step.
+template <typename T>
+struct Post {
+  const T* center = nullptr;
+  const T* scale = nullptr;
+  const T* shift = nullptr;
+  const T* residual = nullptr;
+  bool relu = false;
+};
+
+// The epilogue as a separate pass over out [N, O, P] (the paths without a fused kernel).
+template <typename T>
+void ApplyPost(const Geom& g, const Post<T>& ep, T* out) {
+  ParallelFor(static_cast<size_t>(g.N * g.O), conv_detail::GrainFor(static_cast<size_t>(g.P)), [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      const int64_t o = static_cast<int64_t>(i) % g.O;
+      T* row = out + i * g.P;
+      const T* res = ep.residual != nullptr ? ep.residual + i * g.P : nullptr;
+      if (ep.scale != nullptr) {
+        const T m = ep.center[o], a = ep.scale[o], d = ep.shift[o];
+        for (int64_t k = 0; k < g.P; ++k) row[k] = (row[k] - m) * a + d;
+      }
+      if (res != nullptr) {
+        for (int64_t k = 0; k < g.P; ++k) row[k] = row[k] + res[k];
+      }
+      if (ep.relu) {
+        for (int64_t k = 0; k < g.P; ++k) row[k] = row[k] > T(0) ? row[k] : T(0);
+      }
+    }
+  });
+}
+
+// CLIP_TS_CONV=blas keeps every conv on the im2col + BLAS path (comparisons, benchmarks).
+bool FastConvAllowed() {
+  static const bool allowed = [] {
+    const char* e = std::getenv("CLIP_TS_CONV");
+    return e == nullptr || std::string(e) != "blas";
+  }();
+  return allowed;
+}
+
+#if CLIPTS_AVX512
+conv_fast::Shape FastShape(const Geom& g) {
+  conv_fast::Shape f{g.N, g.C, g.H, g.W, g.O, g.kh, g.kw, g.s, g.pad, g.Ho, g.Wo, g.P, g.K};
+  if (g.direct) {
+    // A 1×1 stride-1 conv reads each image as one long row: runs then break only between images.
+    f.H = 1;
+    f.W = g.HW;
+    f.Ho = 1;
+    f.Wo = g.P;
+  }
+  return f;
+}
+#endif
+
+// out = post(conv(x, w) + bias), on the fastest path for T and the shape.
+template <typename T>
+void ConvForwardPost(const Geom& g, const T* x, const T* w, const T* bias, const Post<T>& ep, T* out) {
+#if CLIPTS_AVX512
+  if constexpr (std::is_same<T, float>::value) {
+    const conv_fast::Shape f = FastShape(g);
+    if (!g.patch && FastConvAllowed() && conv_fast::Supported(f)) {
+      conv_fast::Epilogue e;
+      e.bias = bias;
+      e.center = ep.center;
+      e.scale = ep.scale;
+      e.shift = ep.shift;
+      e.residual = ep.residual;
+      e.relu = ep.relu;
+      conv_fast::Forward(f, x, w, out, e);
+      return;
+    }
+  }
+#endif
+  ConvForward<T>(g, x, w, bias, out);
+  if (ep.scale != nullptr || ep.residual != nullptr || ep.relu) ApplyPost(g, ep, out);
+}
+
+// True when [a, a + na) and [b, b + nb) share memory.
+template <typename T>
+bool Overlap(const T* a, size_t na, const T* b, size_t nb) {
+  return na > 0 && nb > 0 && a < b + nb && b < a + na;
+}
+
 // ---- JavaScript bindings -----------------------------------------------------------------------
 // Reads N, C, H, W, O, kh, kw, stride, pad starting at argument `at`, checking that the kernel fits
 // the padded input.
@@ -613,7 +710,90 @@ Napi::Value JsConv2d(const Napi::CallbackInfo& info) {
         !CheckLength(env, out, no, "out")) {
       return env.Undefined();
     }
-    ConvForward<T>(g, x.data, w.data, bias.data, out.data);
+    if (Overlap(x.data, nx, out.data, no)) {
+      ThrowRange(env, "conv2d: out must not overlap x");
+      return env.Undefined();
+    }
+    ConvForwardPost<T>(g, x.data, w.data, bias.data, Post<T>{}, out.data);
+    return env.Undefined();
+  });
+}
+
+// conv2dBatchNorm(x, w, bias, gamma, beta, runMean, runVar, residual, out, N, C, H, W, O, kh, kw,
+// stride, pad, eps, relu)
+Napi::Value JsConv2dBatchNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return DispatchFloat(info, 0, "x", [&](auto tag) -> Napi::Value {
+    using T = decltype(tag);
+    auto x = GetArray<T>(info, 0, "x");
+    CLIPTS_CHECK(env);
+    auto w = GetArray<T>(info, 1, "w");
+    CLIPTS_CHECK(env);
+    auto bias = GetOptionalArray<T>(info, 2, "bias");
+    CLIPTS_CHECK(env);
+    auto gamma = GetArray<T>(info, 3, "gamma");
+    CLIPTS_CHECK(env);
+    auto beta = GetArray<T>(info, 4, "beta");
+    CLIPTS_CHECK(env);
+    auto runMean = GetArray<T>(info, 5, "runMean");
+    CLIPTS_CHECK(env);
+    auto runVar = GetArray<T>(info, 6, "runVar");
+    CLIPTS_CHECK(env);
+    auto residual = GetOptionalArray<T>(info, 7, "residual");
+    CLIPTS_CHECK(env);
+    auto out = GetArray<T>(info, 8, "out");
+    CLIPTS_CHECK(env);
+    Geom g;
+    if (!ReadGeom(info, 9, &g)) return env.Undefined();
+    double eps;
+    if (!conv_detail::GetFinite(info, 18, "eps", &eps)) return env.Undefined();
+    if (eps < 0) {
+      ThrowRange(env, "eps must be >= 0");
+      return env.Undefined();
+    }
+    if (info.Length() <= 19 || !info[19].IsBoolean()) {
+      ThrowType(env, "relu must be a boolean");
+      return env.Undefined();
+    }
+    const bool relu = info[19].As<Napi::Boolean>().Value();
+    size_t nx, nw, no;
+    if (!conv_detail::Product(env, "conv2dBatchNorm", {g.N, g.C, g.HW}, &nx) ||
+        !conv_detail::Product(env, "conv2dBatchNorm", {g.O, g.K}, &nw) ||
+        !conv_detail::Product(env, "conv2dBatchNorm", {g.N, g.O, g.P}, &no)) {
+      return env.Undefined();
+    }
+    const size_t O = static_cast<size_t>(g.O);
+    if (!CheckLength(env, x, nx, "x") || !CheckLength(env, w, nw, "w") ||
+        (!conv_detail::IsAbsent(info, 2) && !CheckLength(env, bias, O, "bias")) ||
+        !CheckLength(env, gamma, O, "gamma") || !CheckLength(env, beta, O, "beta") ||
+        !CheckLength(env, runMean, O, "runMean") || !CheckLength(env, runVar, O, "runVar") ||
+        (!conv_detail::IsAbsent(info, 7) && !CheckLength(env, residual, no, "residual")) ||
+        !CheckLength(env, out, no, "out")) {
+      return env.Undefined();
+    }
+    if (Overlap(x.data, nx, out.data, no)) {
+      ThrowRange(env, "conv2dBatchNorm: out must not overlap x");
+      return env.Undefined();
+    }
+    if (residual.data != nullptr && residual.data != out.data && Overlap(residual.data, no, out.data, no)) {
+      ThrowRange(env, "conv2dBatchNorm: residual must be out itself or not overlap it");
+      return env.Undefined();
+    }
+    // The same per-channel constants as batchNorm at inference (rstd in double).
+    std::vector<T> center(O), scale(O), shift(O);
+    for (size_t c = 0; c < O; ++c) {
+      const double rstd = 1.0 / std::sqrt(static_cast<double>(runVar.data[c]) + eps);
+      center[c] = static_cast<T>(static_cast<double>(runMean.data[c]));
+      scale[c] = static_cast<T>(static_cast<double>(gamma.data[c]) * rstd);
+      shift[c] = beta.data[c];
+    }
+    Post<T> ep;
+    ep.center = center.data();
+    ep.scale = scale.data();
+    ep.shift = shift.data();
+    ep.residual = residual.data;
+    ep.relu = relu;
+    ConvForwardPost<T>(g, x.data, w.data, bias.data, ep, out.data);
     return env.Undefined();
   });
 }
@@ -658,6 +838,7 @@ Napi::Value JsConv2dBackward(const Napi::CallbackInfo& info) {
 
 void RegisterConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, JsConv2d));
+  exports.Set("conv2dBatchNorm", Napi::Function::New(env, JsConv2dBatchNorm));
   exports.Set("conv2dBackward", Napi::Function::New(env, JsConv2dBackward));
 }
 

@@ -2,7 +2,7 @@
 """Peer of bench/preprocess.ts: OpenAI CLIP's `_transform(n)` with PIL + torchvision on a list of
 image files, in one process or through a torch DataLoader with worker processes.
 
-    preprocess_pil.py LIST_FILE --size 224 --batch 32 --workers 0|N --reps R [--warmup W] [--resize-only]
+    preprocess_pil.py LIST_FILE --size 224 --batch 32 --workers 0|N --reps R [--warmup W] [--resize-only | --decode-only]
 
 Prints one JSON line: {"times_s": [...], "images": n, "torch_threads": t}. Each rep goes through all
 files and stacks the tensors into batches (as the TypeScript loader does). With workers, the
@@ -10,6 +10,7 @@ DataLoader keeps them between passes (persistent_workers), and `--warmup` passes
 the times are steady-state like those of the TypeScript loader.
 """
 import argparse
+import io
 import json
 import time
 
@@ -85,6 +86,26 @@ def resize_only(path, n, reps):
     return times
 
 
+def decode_only(paths, reps):
+    """Wall time of decoding every file once (`Image.open` + `load` from bytes already in memory)."""
+    data = []
+    for p in paths:
+        with open(p, 'rb') as f:
+            data.append(f.read())
+
+    def one_pass():
+        for b in data:
+            Image.open(io.BytesIO(b)).load()
+
+    one_pass()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        one_pass()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('list_file')
@@ -94,9 +115,13 @@ def main():
     ap.add_argument('--reps', type=int, default=1)
     ap.add_argument('--warmup', type=int, default=0)
     ap.add_argument('--resize-only', action='store_true')
+    ap.add_argument('--decode-only', action='store_true')
     a = ap.parse_args()
     with open(a.list_file) as f:
         paths = [line.rstrip('\n') for line in f if line.strip()]
+    if a.decode_only:
+        print(json.dumps({'times_s': decode_only(paths, a.reps), 'images': len(paths)}))
+        return
     if a.resize_only:
         print(json.dumps({'times_s': resize_only(paths[0], a.size, a.reps), 'images': 1}))
         return

@@ -15,7 +15,7 @@ export interface ImageBatchLoaderOptions {
   size: number;
   /** Images per batch. Default 32. */
   batchSize?: number;
-  /** Worker threads; 0 decodes in this thread (sharp still decodes off-thread). Default min(2, CPUs). */
+  /** Worker threads; 0 decodes in this thread (the decoding itself still runs on libuv's pool). Default min(2, CPUs). */
   workers?: number;
   /** Stop at the first bad file ('throw', default) or leave it out and report it ('skip'). */
   onError?: 'throw' | 'skip';

@@ -1,6 +1,12 @@
-// Decoding with sharp (libvips) into the pixels Pillow would hold for the same file, in Pillow's
-// mode. Checked bit for bit against Pillow 9.4 + libjpeg-turbo 2.1.5 on the fixture JPEGs and on
-// the modes listed in image.ts; see test/image/decode.test.ts.
+// Decoding into the pixels Pillow would hold for the same file, in Pillow's mode. Checked bit for
+// bit against Pillow 9.4 + libjpeg-turbo 2.1.5 on the fixture JPEGs and on the modes listed in
+// image.ts; see test/image/decode.test.ts and jpeg-native.test.ts.
+//
+// Gray and RGB JPEGs (the common case) go to the native addon's libjpeg-turbo decoder, set up as
+// Pillow sets it up (native/jpeg.cc): the library Pillow itself uses, so the same pixels, and
+// about twice as fast as sharp. CMYK/YCCK JPEGs, EXIF rotation, other formats and builds without
+// the decoder use sharp. CLIP_TS_JPEG_DECODER=sharp forces sharp for every JPEG (benchmarks, or as
+// an escape hatch); it is read at each call.
 //
 // What makes sharp's pixels equal Pillow's:
 // * `ignoreIcc`: Pillow does no colour management, sharp would otherwise convert embedded
@@ -11,6 +17,7 @@
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { native, type JpegHeader, type NativeBackend } from '../tensor/native.js';
 import { ImageDecodeError } from './errors.js';
 import { sniffFormat, SUPPORTED_FORMATS, type ImageFormat } from './format-sniff.js';
 import { readGifFirstFrame } from './gif-header.js';
@@ -27,6 +34,35 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** The name used in error messages when decoding a buffer. Default `<buffer>`. */
   name?: string;
+  /**
+   * Decode JPEGs in this thread, blocking it, instead of on libuv's thread pool: for worker
+   * threads, where that saves a thread hop and nothing else waits on the event loop. Default false.
+   */
+  sync?: boolean;
+}
+
+type NativeJpeg = Required<Pick<NativeBackend, 'jpegHeader' | 'jpegDecode' | 'jpegDecodeAsync'>>;
+let nativeJpegFns: NativeJpeg | null | undefined;
+
+/** The addon's libjpeg decoder; null when the addon is not built or was built without libjpeg. */
+function nativeJpegDecoder(): NativeJpeg | null {
+  if (nativeJpegFns === undefined) {
+    let backend: NativeBackend | undefined;
+    try {
+      backend = native();
+    } catch {
+      backend = undefined; // decoding does not need the compute core: sharp it is
+    }
+    const { jpegHeader, jpegDecode, jpegDecodeAsync } = backend ?? {};
+    nativeJpegFns = jpegHeader !== undefined && jpegDecode !== undefined && jpegDecodeAsync !== undefined
+      ? { jpegHeader, jpegDecode, jpegDecodeAsync } : null;
+  }
+  return process.env.CLIP_TS_JPEG_DECODER === 'sharp' ? null : nativeJpegFns;
+}
+
+/** The decoder that gray and RGB JPEGs get now: 'libjpeg' (native addon) or 'sharp'. */
+export function jpegDecoderInUse(): 'libjpeg' | 'sharp' {
+  return nativeJpegDecoder() === null ? 'sharp' : 'libjpeg';
 }
 
 function message(err: unknown): string {
@@ -80,6 +116,12 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
     throw new ImageDecodeError(name, 'unknown-format', `not a recognised image (supported: ${SUPPORTED_FORMATS})`);
   }
 
+  if (format === 'jpeg' && opts.applyExifOrientation !== true) {
+    const jpeg = nativeJpegDecoder();
+    const image = jpeg === null ? undefined : await decodeJpegNative(jpeg, bytes, name, maxPixels, opts.sync === true);
+    if (image !== undefined) return image;
+  }
+
   // Header first: a decompression bomb must be refused before any pixel is allocated.
   let meta: Metadata;
   try {
@@ -89,11 +131,7 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   }
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
-  if (!(width > 0 && height > 0)) throw new ImageDecodeError(name, 'corrupt', `invalid image size ${width}x${height}`);
-  if (width * height > maxPixels) {
-    throw new ImageDecodeError(name, 'too-large',
-      `${width}x${height} = ${width * height} pixels exceeds the limit of ${maxPixels} (possible decompression bomb; raise maxPixels if the file is trusted)`);
-  }
+  checkSize(name, width, height, maxPixels);
   const mode = pillowMode(format, bytes, meta);
   if (mode === undefined) throw new ImageDecodeError(name, 'unsupported', `unsupported ${format.toUpperCase()} pixel format`);
 
@@ -161,6 +199,42 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   if (mode === 'LA') data = pickChannels(data, 4, [0, 3]);
   if (keepGifAlpha && gif?.transparentColour !== undefined) data = fillTransparent(data, gif.transparentColour);
   return { mode, width: w, height: h, channels: MODE_CHANNELS[mode], data };
+}
+
+function checkSize(name: string, width: number, height: number, maxPixels: number): void {
+  if (!(width > 0 && height > 0)) throw new ImageDecodeError(name, 'corrupt', `invalid image size ${width}x${height}`);
+  if (width * height > maxPixels) {
+    throw new ImageDecodeError(name, 'too-large',
+      `${width}x${height} = ${width * height} pixels exceeds the limit of ${maxPixels} (possible decompression bomb; raise maxPixels if the file is trusted)`);
+  }
+}
+
+/** A gray or RGB JPEG with libjpeg; undefined for the other kinds (CMYK, YCCK), which sharp decodes. */
+async function decodeJpegNative(jpeg: NativeJpeg, bytes: Uint8Array, name: string, maxPixels: number,
+  sync: boolean): Promise<DecodedImage | undefined> {
+  let header: JpegHeader;
+  try {
+    header = jpeg.jpegHeader(bytes);
+  } catch (err) {
+    throw new ImageDecodeError(name, 'corrupt', `cannot read the JPEG header: ${message(err)}`, { cause: err });
+  }
+  // Pillow's mode follows the component count alone: 1 is L, 3 is RGB (YCbCr or RGB data), 4 is CMYK.
+  const mode = header.components === 1 ? 'L' : header.components === 3 ? 'RGB' : undefined;
+  if (mode === undefined) return undefined;
+  checkSize(name, header.width, header.height, maxPixels);
+  const colour = mode === 'L' ? 'gray' : 'rgb';
+  let data: Uint8Array;
+  try {
+    data = sync ? jpeg.jpegDecode(bytes, colour, maxPixels) : await jpeg.jpegDecodeAsync(bytes, colour, maxPixels);
+  } catch (err) {
+    const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_JPEG_TOO_LARGE';
+    throw new ImageDecodeError(name, tooLarge ? 'too-large' : 'corrupt', `cannot decode JPEG: ${message(err)}`, { cause: err });
+  }
+  const channels = MODE_CHANNELS[mode];
+  if (data.length !== header.width * header.height * channels) {
+    throw new ImageDecodeError(name, 'corrupt', `the JPEG decoder returned ${data.length} bytes for ${header.width}x${header.height}`);
+  }
+  return { mode, width: header.width, height: header.height, channels, data };
 }
 
 function pickChannels(data: Uint8Array, from: number, picks: number[]): Uint8Array {

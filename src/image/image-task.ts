@@ -28,9 +28,10 @@ function failure(id: number, err: unknown): ImageTaskResult {
   return { id, ok: false, kind: 'internal', message: err instanceof Error ? err.message : String(err) };
 }
 
-export async function runImageTask(task: ImageTask): Promise<ImageTaskResult> {
+/** `sync`: decode JPEGs blocking this thread (worker threads) rather than on libuv's pool. */
+export async function runImageTask(task: ImageTask, sync = false): Promise<ImageTaskResult> {
   try {
-    const image = await decodeImage(task.path, { applyExifOrientation: task.applyExifOrientation, maxPixels: task.maxPixels });
+    const image = await decodeImage(task.path, { applyExifOrientation: task.applyExifOrientation, maxPixels: task.maxPixels, sync });
     const tensor = uninitializedFloat32(3 * task.size * task.size); // fully written below
     if (task.augment !== undefined) {
       const rng = new SeededRandom(...task.augment.seed);

@@ -51,7 +51,8 @@ export function bicubicResample8(src: PixelPlane8, regionWidth: number, regionHe
   const rowLen = window.width * c;
   if (engine === 'simd' || (engine === 'auto' && canUseSimd(c))) {
     const hw = doHorizontal ? bicubicAxisWeights(regionWidth, outWidth, window.left, window.width) : undefined;
-    return bicubicResample8Simd(src, window, hw, vw, rowFirst, rowEnd);
+    const out = bicubicResample8Simd(src, window, hw, vw, rowFirst, rowEnd);
+    if (out !== undefined) return out;
   }
 
   // Horizontal pass (or a copy of the needed columns) into a compact buffer of `rows` rows.

@@ -88,6 +88,11 @@ export class FunctionBuilder {
   v128Load(offset = 0): this { return this.simd(0x00, 0, ...uleb(offset)); }
   v128Store(offset = 0): this { return this.simd(0x0b, 0, ...uleb(offset)); }
   v128Load32Zero(offset = 0): this { return this.simd(0x5c, 0, ...uleb(offset)); }
+  v128Load64Zero(offset = 0): this { return this.simd(0x5d, 0, ...uleb(offset)); }
+  i8x16Swizzle(): this { return this.simd(0x0e); }
+  v128Const(bytes: readonly number[]): this { return this.simd(0x0c, ...bytes); }
+  i32x4DotI16x8S(): this { return this.simd(0xba); }
+  i32x4Shl(): this { return this.simd(0xab); }
   v128Store32Lane(lane: number, offset = 0): this { return this.simd(0x5a, 0, ...uleb(offset), lane); }
   i32x4Splat(): this { return this.simd(0x11); }
   i32x4Add(): this { return this.simd(0xae); }

@@ -1,31 +1,57 @@
 // OpenAI's ModifiedResNet image tower: a 3-convolution stem, bottleneck stages that downsample by
 // average pooling (anti-aliasing) instead of strided convolutions, and attention pooling.
 import {
-  add, attention, avgPool2d, batchNorm, cat, conv2d, linear, meanSpatial, narrow, relu, reshape, transpose, type Tensor,
+  add, attention, avgPool2d, batchNorm, cat, conv2d, conv2dBatchNorm, linear, meanSpatial, narrow, recycle, relu, reshape,
+  transpose, type Tensor,
 } from '../tensor/index.js';
 import type { ResNetConfig } from './config.js';
 import type { ActivationHook, ParamStore } from './params.js';
 
-/** conv (no bias) → batch norm, with OpenAI's key names `${conv}.weight` and `${bn}.*`. */
-function convBn(p: ParamStore, conv: string, bn: string, x: Tensor, stride: number, padding: number, training: boolean): Tensor {
-  const y = conv2d(x, p.get(`${conv}.weight`), null, { stride, padding });
-  return batchNorm(y, {
-    weight: p.get(`${bn}.weight`), bias: p.get(`${bn}.bias`),
-    runningMean: p.get(`${bn}.running_mean`), runningVar: p.get(`${bn}.running_var`),
-  }, training);
+interface ConvBnTail {
+  /** Added after the batch norm (the bottleneck's identity branch). */
+  residual?: Tensor;
+  relu?: boolean;
 }
 
+/**
+ * conv (no bias) → batch norm [→ + residual] [→ ReLU], with OpenAI's key names `${conv}.weight`
+ * and `${bn}.*`. At inference (running statistics) this is one fused kernel; training keeps the
+ * separate ops (batch statistics, autograd).
+ */
+function convBn(p: ParamStore, conv: string, bn: string, x: Tensor, stride: number, padding: number, training: boolean,
+  tail: ConvBnTail = {}): Tensor {
+  const w = p.get(`${conv}.weight`);
+  const state = {
+    weight: p.get(`${bn}.weight`), bias: p.get(`${bn}.bias`),
+    runningMean: p.get(`${bn}.running_mean`), runningVar: p.get(`${bn}.running_var`),
+  };
+  if (!training) return conv2dBatchNorm(x, w, null, state, { stride, padding, residual: tail.residual, relu: tail.relu });
+  let y = batchNorm(conv2d(x, w, null, { stride, padding }), state, training);
+  if (tail.residual !== undefined) y = add(y, tail.residual);
+  return tail.relu === true ? relu(y) : y;
+}
+
+// At inference every intermediate is handed back (`recycle`, a no-op while gradients are recorded)
+// once dead, so the next activation of its size reuses already-mapped memory.
 function bottleneck(p: ParamStore, prefix: string, x: Tensor, stride: number, training: boolean): Tensor {
-  let out = relu(convBn(p, `${prefix}.conv1`, `${prefix}.bn1`, x, 1, 0, training));
-  out = relu(convBn(p, `${prefix}.conv2`, `${prefix}.bn2`, out, 1, 1, training));
-  if (stride > 1) out = avgPool2d(out, stride);
-  out = convBn(p, `${prefix}.conv3`, `${prefix}.bn3`, out, 1, 0, training);
+  const a = convBn(p, `${prefix}.conv1`, `${prefix}.bn1`, x, 1, 0, training, { relu: true });
+  let b = convBn(p, `${prefix}.conv2`, `${prefix}.bn2`, a, 1, 1, training, { relu: true });
+  recycle(a);
+  if (stride > 1) {
+    const pooled = avgPool2d(b, stride);
+    recycle(b);
+    b = pooled;
+  }
   let identity = x;
   if (p.has(`${prefix}.downsample.0.weight`)) {
-    if (stride > 1) identity = avgPool2d(identity, stride);
-    identity = convBn(p, `${prefix}.downsample.0`, `${prefix}.downsample.1`, identity, 1, 0, training);
+    const src = stride > 1 ? avgPool2d(x, stride) : x;
+    identity = convBn(p, `${prefix}.downsample.0`, `${prefix}.downsample.1`, src, 1, 0, training);
+    if (src !== x) recycle(src);
   }
-  return relu(add(out, identity));
+  const out = convBn(p, `${prefix}.conv3`, `${prefix}.bn3`, b, 1, 0, training, { residual: identity, relu: true });
+  recycle(b);
+  if (identity !== x) recycle(identity);
+  return out;
 }
 
 /** Attention pooling: the mean token queries all 1 + H·W tokens (with positions); one layer. */
@@ -46,14 +72,20 @@ function attentionPool(p: ParamStore, x: Tensor, heads: number): Tensor {
 
 /** images: [B, 3, S, S] → image features [B, embed]. `training` switches batch norm to batch statistics. */
 export function encodeImageResNet(p: ParamStore, cfg: ResNetConfig, images: Tensor, training: boolean, hook?: ActivationHook): Tensor {
-  let x = relu(convBn(p, 'visual.conv1', 'visual.bn1', images, 2, 1, training));
-  x = relu(convBn(p, 'visual.conv2', 'visual.bn2', x, 1, 1, training));
-  x = relu(convBn(p, 'visual.conv3', 'visual.bn3', x, 1, 1, training));
-  x = avgPool2d(x, 2);
+  const s1 = convBn(p, 'visual.conv1', 'visual.bn1', images, 2, 1, training, { relu: true });
+  const s2 = convBn(p, 'visual.conv2', 'visual.bn2', s1, 1, 1, training, { relu: true });
+  recycle(s1);
+  const s3 = convBn(p, 'visual.conv3', 'visual.bn3', s2, 1, 1, training, { relu: true });
+  recycle(s2);
+  let x = avgPool2d(s3, 2);
+  recycle(s3);
   hook?.('visual.avgpool', x);
   for (let s = 0; s < 4; s++) {
     for (let b = 0; b < cfg.layers[s]; b++) {
-      x = bottleneck(p, `visual.layer${s + 1}.${b}`, x, b === 0 && s > 0 ? 2 : 1, training);
+      const next = bottleneck(p, `visual.layer${s + 1}.${b}`, x, b === 0 && s > 0 ? 2 : 1, training);
+      // A block's input is ours to release unless a hook may have kept it.
+      if (hook === undefined) recycle(x);
+      x = next;
     }
     hook?.(`visual.layer${s + 1}`, x);
   }

@@ -10,14 +10,17 @@
 // `tensor.grad`, and drops every node's closure (and with it the saved activations) as soon as it
 // has run, so memory falls during the backward pass.
 import { native, type FloatArray } from './native.js';
+import { recycleArray } from './buffer-pool.js';
 import { Tensor, shapeString } from './tensor.js';
 
 /**
  * Maps the gradient of an op's output to the gradients of its inputs (null where an input needs
  * none). Each returned array must be freshly allocated (or the given one, used for one input
- * only): the engine takes ownership without copying.
+ * only): the engine takes ownership without copying. `lastUse` is true when the graph is not
+ * retained, so buffers only the closure holds (bf16 copies, attention probabilities) can be
+ * recycled once used.
  */
-export type BackwardFn = (gradOutput: FloatArray) => (FloatArray | null)[];
+export type BackwardFn = (gradOutput: FloatArray, lastUse: boolean) => (FloatArray | null)[];
 
 export interface GradNode {
   readonly id: number;
@@ -78,6 +81,11 @@ export function record(output: Tensor, op: string, inputs: (Tensor | null)[], ba
   output.requiresGrad = true;
   output.node = { id: nextNodeId++, op, inputs, backward };
   return output;
+}
+
+/** Whether another input gradient than the i-th views the same buffer as `gi`. */
+function sharesBuffer(inputGrads: (FloatArray | null)[], gi: FloatArray, i: number): boolean {
+  return inputGrads.some((other, j) => j !== i && other != null && other.buffer === gi.buffer);
 }
 
 function accumulate(target: FloatArray | undefined, grad: FloatArray): FloatArray {
@@ -143,7 +151,11 @@ export function backward(root: Tensor, gradient?: Tensor | FloatArray, options: 
     if (n.backward === null) {
       throw new Error(`backward(): the graph through op "${n.op}" was already freed; pass { retainGraph: true } to the first backward()`);
     }
-    const inputGrads = n.backward(g);
+    const inputGrads = n.backward(g, options.retainGraph !== true);
+    // Buffers still in use after this node: its input gradients (which may view one buffer, or
+    // be `g` itself). Any other gradient buffer that dies here goes back to the pool.
+    const live = new Set<ArrayBufferLike>();
+    for (const gi of inputGrads) if (gi != null) live.add(gi.buffer);
     for (let i = 0; i < n.inputs.length; i++) {
       const t = n.inputs[i];
       const gi = inputGrads[i];
@@ -151,12 +163,13 @@ export function backward(root: Tensor, gradient?: Tensor | FloatArray, options: 
       if (gi.length !== t.size) {
         throw new Error(`internal: op "${n.op}" returned a gradient of ${gi.length} values for input ${i} of shape ${shapeString(t.shape)}`);
       }
-      if (t.node !== null) {
-        grads.set(t.node, accumulate(grads.get(t.node), gi));
-      } else {
-        t.grad = t.grad === null ? new Tensor(gi, t.shape) : new Tensor(accumulate(t.grad.data, gi), t.shape);
-      }
+      const target = t.node !== null ? grads.get(t.node) : t.grad?.data;
+      const sum = accumulate(target, gi);
+      if (t.node !== null) grads.set(t.node, sum);
+      else t.grad = new Tensor(sum, t.shape);
+      if (sum !== gi && !sharesBuffer(inputGrads, gi, i)) recycleArray(gi); // added into another buffer
     }
+    if (!live.has(g.buffer) && g !== seed) recycleArray(g);
     if (options.retainGraph !== true) {
       n.backward = null;
       n.inputs = [];

@@ -19,6 +19,8 @@ export interface NativeBackend {
     beta: number, C: FloatArray, strideC: number, ldc: number, batch: number): void;
   toBf16(src: Float32Array, dst: Uint16Array): void;
   fromBf16(src: Uint16Array, dst: Float32Array): void;
+  /** IEEE half bits → float32 (exact). */
+  fromFloat16(src: Uint16Array, dst: Float32Array): void;
   gemmBf16(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     A: Float32Array, lda: number, B: Uint16Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
   hasBf16(): boolean;
@@ -71,6 +73,10 @@ export interface NativeBackend {
 
   conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, N: number, C: number,
     H: number, W: number, O: number, kh: number, kw: number, stride: number, pad: number): void;
+  /** Inference fusion: out = relu?((conv(x, w) + bias − runMean)·gamma/√(runVar + eps) + beta + residual?). */
+  conv2dBatchNorm(x: FloatArray, w: FloatArray, bias: FloatArray | null, gamma: FloatArray, beta: FloatArray,
+    runMean: FloatArray, runVar: FloatArray, residual: FloatArray | null, out: FloatArray, N: number, C: number,
+    H: number, W: number, O: number, kh: number, kw: number, stride: number, pad: number, eps: number, relu: boolean): void;
   conv2dBackward(x: FloatArray, w: FloatArray, dy: FloatArray, dx: FloatArray | null, dw: FloatArray | null,
     db: FloatArray | null, N: number, C: number, H: number, W: number, O: number, kh: number, kw: number,
     stride: number, pad: number): void;
@@ -83,6 +89,24 @@ export interface NativeBackend {
     training: boolean, momentum: number, eps: number): void;
   batchNormBackward(x: FloatArray, gamma: FloatArray, saveMean: FloatArray, saveRstd: FloatArray, dy: FloatArray,
     dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, N: number, C: number, HW: number, training: boolean): void;
+
+  // JPEG with libjpeg-turbo (jpeg.cc); absent from a build without libjpeg. Data errors carry a
+  // `code`: ERR_JPEG_CORRUPT, ERR_JPEG_TRUNCATED, ERR_JPEG_TOO_LARGE, ERR_JPEG_UNSUPPORTED.
+  jpegHeader?(bytes: Uint8Array): JpegHeader;
+  /** Pillow's decode: interleaved RGB (or gray) rows; `maxPixels` (optional) refuses bigger images before allocating. */
+  jpegDecode?(bytes: Uint8Array, outColor: 'rgb' | 'gray', maxPixels?: number): Uint8Array;
+  /** The same on libuv's thread pool; `bytes` must not change until the promise settles. */
+  jpegDecodeAsync?(bytes: Uint8Array, outColor: 'rgb' | 'gray', maxPixels?: number): Promise<Uint8Array>;
+}
+
+/** A JPEG's frame header as libjpeg reads it (no pixels are decoded). */
+export interface JpegHeader {
+  width: number;
+  height: number;
+  /** 1 (gray), 3 (YCbCr or RGB) or 4 (CMYK or YCCK). */
+  components: number;
+  colorSpace: 'gray' | 'rgb' | 'ycbcr' | 'cmyk' | 'ycck' | 'unknown';
+  progressive: boolean;
 }
 
 const ADDON = 'build/Release/clip_ts_native.node';

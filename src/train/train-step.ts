@@ -42,7 +42,7 @@ export function clampLogitScale(model: ClipModel): number {
 
 /** Runs one step on `batch` and returns its loss and gradient norm. */
 export function trainStep(model: ClipModel, optimizer: AdamW, batch: ContrastiveBatch, opts: TrainStepOptions): TrainStepResult {
-  optimizer.zeroGrad();
+  optimizer.zeroGrad({ recycle: true }); // the previous step's gradients are not read after this
   const n = batch.images.dim(0);
   const { loss } = gradCacheBackward(model, batch, opts.chunkSize ?? n);
   const gradNorm = opts.maxGradNorm !== undefined
@@ -51,6 +51,6 @@ export function trainStep(model: ClipModel, optimizer: AdamW, batch: Contrastive
   // A non-finite loss or gradient would poison the moments for good; drop this batch instead.
   const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
   if (!skipped) optimizer.step(opts.lr);
-  // The gradients stay in `.grad` (as in PyTorch until the next zero_grad) for inspection.
+  // The gradients stay in `.grad` until the next step (whose zeroGrad recycles them) for inspection.
   return { loss, gradNorm, logitScale: clampLogitScale(model), skipped };
 }

@@ -4,6 +4,7 @@
 // conversion into one lookup per element. bf16 is the top half of a float32, so it converts by a
 // 16-bit shift. fp32 → fp16/bf16 (for writing) rounds to nearest, ties to even, as PyTorch does.
 import { endianness } from 'node:os';
+import { native } from '../tensor/native.js';
 
 export type StorageDType =
   | 'float16' | 'bfloat16' | 'float32' | 'float64'
@@ -99,8 +100,13 @@ export function decodeToFloat32(dtype: StorageDType, bytes: Uint8Array, dst: Flo
       dst.set(new Float32Array(b, o, count), dstOffset);
       return;
     case 'float16': {
-      const table = halfToFloatTable();
       const src = new Uint16Array(b, o, count);
+      // Whole tensors go to the native core (F16C): the table loop ran at ~30 M values/s.
+      if (count >= 4096) {
+        native().fromFloat16(src, dst.subarray(dstOffset, dstOffset + count));
+        return;
+      }
+      const table = halfToFloatTable();
       for (let i = 0; i < count; i++) dst[dstOffset + i] = table[src[i]];
       return;
     }

@@ -87,6 +87,24 @@ test('gemm float32: the packed AVX-512 kernel and CBLAS agree', () => {
   }
 });
 
+test('gemm float32: the skinny A·Bᵀ path (few rows of A): tails, K blocks, beta, padded ld', () => {
+  // M ≤ 96 with op(B) = Bᵀ and K ≥ 64 streams B's rows in place: cover row tails (M mod 4), slice
+  // tails (N mod 6), a K tail (K mod 16) and more than one 1024-deep K block.
+  let seed = 100;
+  for (const [M, N, K] of [[1, 6, 64], [3, 7, 100], [5, 13, 77], [50, 70, 768], [96, 11, 1030], [9, 25, 2100]]) {
+    for (const pad of [0, 5]) {
+      for (const beta of [0, 0.7]) {
+        const { c, expected } = runGemm(Float32Array, false, true, M, N, K, seed++, pad, 1.3, beta);
+        const tol = 2e-6 * Math.sqrt(K);
+        ref.assertClose(c, expected, tol, tol, `skinny ${M}x${N}x${K} pad=${pad} beta=${beta}`);
+      }
+    }
+  }
+  const c = new Float32Array(2 * 6).fill(NaN); // beta = 0 never reads C
+  nb.gemm(false, true, 2, 6, 64, 1, new Float32Array(2 * 64).fill(1), 64, new Float32Array(6 * 64).fill(0.5), 64, 0, c, 6);
+  assert.deepEqual(Array.from(c), new Array(12).fill(32));
+});
+
 for (const [name, Ctor] of ref.FLOAT_TYPES) {
   test(`gemmBatched ${name}: small (per-thread) and large (threaded) products, broadcast stride 0`, () => {
     for (const [M, N, K, batch] of [[3, 4, 5, 7], [2, 1, 1, 3], [70, 64, 100, 3]]) {

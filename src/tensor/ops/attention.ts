@@ -4,8 +4,9 @@
 // attention takes separate q [B, Tq, W], k and v [B, Tk, W] (attention pooling queries one token).
 // Heads are contiguous column blocks of width W / heads, as in PyTorch's nn.MultiheadAttention.
 import { isGradEnabled, record } from '../autograd.js';
+import { recycleArray } from '../buffer-pool.js';
 import { native, type FloatArray } from '../native.js';
-import { Tensor, allocate, checkSameDType, shapeString, type DType } from '../tensor.js';
+import { Tensor, allocate, allocateUninitialized, checkSameDType, shapeString, type DType } from '../tensor.js';
 
 /** Strided views of q, k, v (row strides in elements) and where their gradients go. */
 interface Layout {
@@ -20,14 +21,15 @@ function run(op: string, inputs: Tensor[], L: Layout, B: number, H: number, Tq: 
   const W = H * D;
   const scale = 1 / Math.sqrt(D);
   const dtype: DType = inputs[0].dtype;
-  const out = allocate(dtype, B * Tq * W);
+  const out = allocateUninitialized(dtype, B * Tq * W);
   // The attention probabilities are only kept when a backward pass can follow.
   const keep = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   const probs = keep ? allocate(dtype, B * H * Tq * Tk) : null;
   nat.attention(L.q, L.k, L.v, out, probs, B, H, Tq, Tk, D, L.qs, L.ks, L.vs, W, scale, causal);
-  return record(new Tensor(out, [B, Tq, W]), op, inputs, (g) => {
+  return record(new Tensor(out, [B, Tq, W]), op, inputs, (g, lastUse) => {
     const grads = L.gradients();
     nat.attentionBackward(L.q, L.k, L.v, probs as FloatArray, g, grads.dq, grads.dk, grads.dv, B, H, Tq, Tk, D, L.qs, L.ks, L.vs, W, scale);
+    if (lastUse && probs !== null) recycleArray(probs); // only this closure held it
     return grads.inputs;
   });
 }

@@ -1,8 +1,9 @@
 // Convolution, pooling and batch norm on NCHW tensors (the ResNet image towers and the ViT patch
 // embedding).
-import { isGradEnabled, record } from '../autograd.js';
+import { isGradEnabled, needsGrad, record } from '../autograd.js';
 import { native } from '../native.js';
-import { Tensor, allocate, checkSameDType, shapeString } from '../tensor.js';
+import { Tensor, allocate, allocateUninitialized, checkSameDType, shapeString } from '../tensor.js';
+import { add, relu } from './elementwise.js';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -24,7 +25,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const Wo = Math.floor((W + 2 * pad - kw) / stride) + 1;
   if (Ho < 1 || Wo < 1) throw new RangeError(`conv2d: kernel ${kh}x${kw} does not fit input ${shapeString(x.shape)} with padding ${pad}`);
   const nat = native();
-  const out = allocate(x.dtype, N * O * Ho * Wo);
+  const out = allocateUninitialized(x.dtype, N * O * Ho * Wo); // every element is written
   nat.conv2d(x.data, weight.data, bias?.data ?? null, out, N, C, H, W, O, kh, kw, stride, pad);
   return record(new Tensor(out, [N, O, Ho, Wo]), 'conv2d', [x, weight, bias], (g) => {
     const gx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
@@ -43,7 +44,7 @@ export function avgPool2d(x: Tensor, k: number, stride = k): Tensor {
   const Wo = Math.floor((W - k) / stride) + 1;
   if (Ho < 1 || Wo < 1) throw new RangeError(`avgPool2d: window ${k} does not fit ${shapeString(x.shape)}`);
   const nat = native();
-  const out = allocate(x.dtype, N * C * Ho * Wo);
+  const out = allocateUninitialized(x.dtype, N * C * Ho * Wo);
   nat.avgPool2d(x.data, out, N, C, H, W, k, stride);
   return record(new Tensor(out, [N, C, Ho, Wo]), 'avgPool2d', [x], (g) => {
     const gx = allocate(x.dtype, x.size);
@@ -98,4 +99,57 @@ export function batchNorm(x: Tensor, bn: BatchNormState, training: boolean, mome
     nat.batchNormBackward(x.data, bn.weight.data, saveMean ?? allocate(x.dtype, C), saveRstd ?? allocate(x.dtype, C), g, gx, gw, gb, N, C, HW, training);
     return [gx, bn.weight.requiresGrad ? gw : null, bn.bias.requiresGrad ? gb : null];
   });
+}
+
+export interface ConvBatchNormOptions extends Conv2dOptions {
+  /** Added after the batch norm, before the ReLU (a bottleneck's identity branch); the output's shape. */
+  residual?: Tensor | null;
+  relu?: boolean;
+  eps?: number;
+}
+
+/**
+ * Inference-mode conv → batch norm (running statistics) → [+ residual] → [ReLU]:
+ * relu((conv2d(x, weight, bias) − runningMean)·weight_bn/√(runningVar + eps) + bias_bn + residual).
+ * Without gradients it is one native kernel (the batch norm, residual and ReLU are applied to each
+ * output tile as the convolution produces it, instead of three more passes over memory), with the
+ * same arithmetic as the separate ops. When a gradient must be recorded it runs those separate ops.
+ */
+export function conv2dBatchNorm(x: Tensor, weight: Tensor, bias: Tensor | null, bn: BatchNormState,
+  opts: ConvBatchNormOptions = {}): Tensor {
+  const residual = opts.residual ?? null;
+  const eps = opts.eps ?? 1e-5;
+  const doRelu = opts.relu ?? false;
+  if (needsGrad(x, weight, bias, bn.weight, bn.bias, residual)) {
+    let y = batchNorm(conv2d(x, weight, bias, opts), bn, false, 0.1, eps);
+    if (residual !== null) y = add(y, residual);
+    return doRelu ? relu(y) : y;
+  }
+  checkSameDType('conv2dBatchNorm', x, weight);
+  checkSameDType('conv2dBatchNorm', x, bn.weight);
+  const stride = opts.stride ?? 1;
+  const pad = opts.padding ?? 0;
+  if (x.rank !== 4 || weight.rank !== 4 || x.dim(1) !== weight.dim(1)) {
+    throw new RangeError(`conv2dBatchNorm: shape mismatch: input ${shapeString(x.shape)} vs weight ${shapeString(weight.shape)} (need [N, C, H, W] and [O, C, kh, kw])`);
+  }
+  const [N, C, H, W] = x.shape;
+  const [O, , kh, kw] = weight.shape;
+  if (bias !== null && bias.size !== O) throw new RangeError(`conv2dBatchNorm: shape mismatch: bias ${shapeString(bias.shape)} vs weight ${shapeString(weight.shape)}`);
+  for (const [name, t] of [['weight', bn.weight], ['bias', bn.bias], ['runningMean', bn.runningMean], ['runningVar', bn.runningVar]] as const) {
+    if (t.size !== O) throw new RangeError(`conv2dBatchNorm: batch norm ${name} ${shapeString(t.shape)} does not match ${O} output channels`);
+  }
+  const Ho = Math.floor((H + 2 * pad - kh) / stride) + 1;
+  const Wo = Math.floor((W + 2 * pad - kw) / stride) + 1;
+  if (Ho < 1 || Wo < 1) throw new RangeError(`conv2dBatchNorm: kernel ${kh}x${kw} does not fit input ${shapeString(x.shape)} with padding ${pad}`);
+  const shape = [N, O, Ho, Wo];
+  if (residual !== null) {
+    checkSameDType('conv2dBatchNorm', x, residual);
+    if (residual.rank !== 4 || residual.shape.some((d, i) => d !== shape[i])) {
+      throw new RangeError(`conv2dBatchNorm: residual ${shapeString(residual.shape)} does not match the output ${shapeString(shape)}`);
+    }
+  }
+  const out = allocateUninitialized(x.dtype, N * O * Ho * Wo);
+  native().conv2dBatchNorm(x.data, weight.data, bias?.data ?? null, bn.weight.data, bn.bias.data, bn.runningMean.data,
+    bn.runningVar.data, residual?.data ?? null, out, N, C, H, W, O, kh, kw, stride, pad, eps, doRelu);
+  return new Tensor(out, shape);
 }

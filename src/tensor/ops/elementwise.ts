@@ -1,7 +1,7 @@
 // Elementwise ops: add (with suffix broadcasting), mul, scale, activations, exp.
 import { record } from '../autograd.js';
 import { native, type FloatArray } from '../native.js';
-import { Tensor, allocate, checkSameDType, checkSameShape, shapeString } from '../tensor.js';
+import { Tensor, allocate, allocateUninitialized, checkSameDType, checkSameShape, shapeString } from '../tensor.js';
 
 /** True when `b`'s shape is a suffix of `a`'s (b is repeated over a's leading dimensions). */
 function isSuffix(a: Tensor, b: Tensor): boolean {
@@ -18,7 +18,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   checkSameDType('add', a, b);
   if (!isSuffix(a, b)) throw new RangeError(`add: shape mismatch: ${shapeString(a.shape)} vs ${shapeString(b.shape)} (the second must match the trailing dimensions of the first)`);
   const nat = native();
-  const out = allocate(a.dtype, a.size);
+  const out = allocateUninitialized(a.dtype, a.size);
   if (a.size === b.size) {
     nat.add(a.data, b.data, out);
   } else {
@@ -42,17 +42,17 @@ export function add(a: Tensor, b: Tensor): Tensor {
 export function mul(a: Tensor, b: Tensor): Tensor {
   checkSameShape('mul', a, b);
   const nat = native();
-  const out = allocate(a.dtype, a.size);
+  const out = allocateUninitialized(a.dtype, a.size);
   nat.mul(a.data, b.data, out);
   return record(new Tensor(out, a.shape), 'mul', [a, b], (g) => {
     let ga = null;
     let gb = null;
     if (a.requiresGrad) {
-      ga = allocate(a.dtype, a.size);
+      ga = allocateUninitialized(a.dtype, a.size);
       nat.mul(g, b.data, ga);
     }
     if (b.requiresGrad) {
-      gb = allocate(b.dtype, b.size);
+      gb = allocateUninitialized(b.dtype, b.size);
       nat.mul(g, a.data, gb);
     }
     return [ga, gb];
@@ -62,10 +62,10 @@ export function mul(a: Tensor, b: Tensor): Tensor {
 /** s·x for a constant s. */
 export function scale(x: Tensor, s: number): Tensor {
   const nat = native();
-  const out = allocate(x.dtype, x.size);
+  const out = allocateUninitialized(x.dtype, x.size);
   nat.scale(x.data, s, out);
   return record(new Tensor(out, x.shape), 'scale', [x], (g) => {
-    const gx = allocate(x.dtype, x.size);
+    const gx = allocateUninitialized(x.dtype, x.size);
     nat.scale(g, s, gx);
     return [gx];
   });
@@ -77,13 +77,13 @@ export function mulScalar(x: Tensor, s: Tensor): Tensor {
   if (s.size !== 1) throw new RangeError(`mulScalar: shape mismatch: ${shapeString(x.shape)} vs ${shapeString(s.shape)} (the scalar must have one element)`);
   const nat = native();
   const sv = s.data[0];
-  const out = allocate(x.dtype, x.size);
+  const out = allocateUninitialized(x.dtype, x.size);
   nat.scale(x.data, sv, out);
   return record(new Tensor(out, x.shape), 'mulScalar', [x, s], (g) => {
     let gx = null;
     let gs = null;
     if (x.requiresGrad) {
-      gx = allocate(x.dtype, x.size);
+      gx = allocateUninitialized(x.dtype, x.size);
       nat.scale(g, sv, gx);
     }
     if (s.requiresGrad) {
@@ -98,7 +98,7 @@ export function mulScalar(x: Tensor, s: Tensor): Tensor {
 
 /** e^x, elementwise (used on small tensors such as the logit scale). */
 export function exp(x: Tensor): Tensor {
-  const out = allocate(x.dtype, x.size);
+  const out = allocateUninitialized(x.dtype, x.size);
   for (let i = 0; i < out.length; i++) out[i] = Math.exp(x.data[i]);
   return record(new Tensor(out, x.shape), 'exp', [x], (g) => {
     const gx = allocate(x.dtype, x.size);
@@ -111,12 +111,12 @@ type Activation = 'quickGelu' | 'gelu' | 'relu';
 
 function activation(x: Tensor, kind: Activation): Tensor {
   const nat = native();
-  const out = allocate(x.dtype, x.size);
+  const out = allocateUninitialized(x.dtype, x.size);
   if (kind === 'quickGelu') nat.quickGelu(x.data, out);
   else if (kind === 'gelu') nat.gelu(x.data, out);
   else nat.relu(x.data, out);
   return record(new Tensor(out, x.shape), kind, [x], (g) => {
-    const gx = allocate(x.dtype, x.size);
+    const gx = allocateUninitialized(x.dtype, x.size);
     if (kind === 'quickGelu') nat.quickGeluBackward(x.data, g, gx);
     else if (kind === 'gelu') nat.geluBackward(x.data, g, gx);
     else nat.reluBackward(x.data, g, gx);

@@ -1,8 +1,9 @@
 // Matrix products: matmul (batched, with transpose flags) and linear (x·Wᵀ + b, PyTorch layout).
 // Both go to BLAS through the native gemm; backward is two more GEMMs (and a row sum for the bias).
 import { record } from '../autograd.js';
+import { recycleArray } from '../buffer-pool.js';
 import { native } from '../native.js';
-import { Tensor, allocate, checkSameDType, shapeString, shapeSize, type Shape } from '../tensor.js';
+import { Tensor, allocate, allocateUninitialized, allocateUninitializedBf16, checkSameDType, shapeString, shapeSize, type Shape } from '../tensor.js';
 import { getMatmulPrecision } from '../precision.js';
 
 export interface MatmulOptions {
@@ -42,7 +43,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     }
   }
   const outShape: Shape = [...batchShape, M, N];
-  const out = allocate(a.dtype, batch * M * N);
+  const out = allocateUninitialized(a.dtype, batch * M * N);
   const nat = native();
   const lda = aCols;
   const ldb = bCols;
@@ -58,7 +59,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     let gb = null;
     if (a.requiresGrad) {
       // dA = dC·op(B)ᵀ (stored as op(A) orientation)
-      ga = allocate(a.dtype, a.size);
+      ga = allocateUninitialized(a.dtype, a.size);
       if (!transA) {
         if (!bBatched) nat.gemm(false, !transB, batch * M, K, N, 1, g, N, b.data, ldb, 0, ga, K);
         else nat.gemmBatched(false, !transB, M, K, N, 1, g, M * N, N, b.data, bRows * bCols, ldb, 0, ga, M * K, K, batch);
@@ -69,7 +70,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     }
     if (b.requiresGrad) {
       if (!bBatched) {
-        gb = allocate(b.dtype, b.size);
+        gb = allocateUninitialized(b.dtype, b.size);
         if (!transA) {
           // dB = Aᵀ·dC summed over the folded batch (one GEMM)
           if (!transB) nat.gemm(true, false, K, N, batch * M, 1, a.data, lda, g, N, 0, gb, N);
@@ -83,7 +84,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
           }
         }
       } else {
-        gb = allocate(b.dtype, b.size);
+        gb = allocateUninitialized(b.dtype, b.size);
         const sB = bRows * bCols;
         if (!transB) nat.gemmBatched(!transA, false, K, N, M, 1, a.data, aRows * aCols, lda, g, M * N, N, 0, gb, sB, N, batch);
         else nat.gemmBatched(true, transA, N, K, M, 1, g, M * N, N, a.data, aRows * aCols, lda, 0, gb, sB, K, batch);
@@ -124,7 +125,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     if (bias.size !== outF) throw new RangeError(`linear: shape mismatch: bias ${shapeString(bias.shape)} vs weight ${shapeString(weight.shape)}`);
   }
   const rows = x.size / inF;
-  const out = allocate(x.dtype, rows * outF);
+  const out = allocateUninitialized(x.dtype, rows * outF);
   const nat = native();
   const useBf16 = getMatmulPrecision() === 'bf16' && x.dtype === 'float32';
   let wBf16: Uint16Array | null = null;
@@ -133,7 +134,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     wBf16 = weightBf16(weight);
     nat.gemmBf16(false, true, rows, outF, inF, 1, x.data as Float32Array, inF, wBf16, inF, 0, out as Float32Array, outF);
     if (weight.requiresGrad) {
-      xBf16 = new Uint16Array(x.size);
+      xBf16 = allocateUninitializedBf16(x.size);
       nat.toBf16(x.data as Float32Array, xBf16);
     }
   } else {
@@ -141,20 +142,21 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   }
   if (bias !== null) nat.addBias(out, bias.data, rows, outF);
   const result = new Tensor(out, [...x.shape.slice(0, -1), outF]);
-  return record(result, 'linear', [x, weight, bias], (g) => {
+  return record(result, 'linear', [x, weight, bias], (g, lastUse) => {
     let gx = null;
     let gw = null;
     let gbias = null;
     if (x.requiresGrad) {
-      gx = allocate(x.dtype, x.size);
+      gx = allocateUninitialized(x.dtype, x.size);
       if (wBf16 !== null) nat.gemmBf16(false, false, rows, inF, outF, 1, g as Float32Array, outF, wBf16, inF, 0, gx as Float32Array, inF);
       else nat.gemm(false, false, rows, inF, outF, 1, g, outF, weight.data, inF, 0, gx, inF);
     }
     if (weight.requiresGrad) {
-      gw = allocate(x.dtype, weight.size);
+      gw = allocateUninitialized(x.dtype, weight.size);
       if (xBf16 !== null) nat.gemmBf16(true, false, outF, inF, rows, 1, g as Float32Array, outF, xBf16, inF, 0, gw as Float32Array, inF);
       else nat.gemm(true, false, outF, inF, rows, 1, g, outF, x.data, inF, 0, gw, inF);
     }
+    if (lastUse && xBf16 !== null) recycleArray(xBf16); // only this closure held it
     if (bias !== null && bias.requiresGrad) {
       gbias = allocate(x.dtype, outF);
       nat.sumRows(g, rows, outF, gbias, false);

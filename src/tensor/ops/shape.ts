@@ -1,7 +1,7 @@
 // Layout ops: reshape (shares storage), transpose, narrow, cat, expand, row gathers, embedding.
 import { record } from '../autograd.js';
 import { native, type FloatArray } from '../native.js';
-import { Tensor, allocate, checkSameDType, shapeSize, shapeString, type Shape } from '../tensor.js';
+import { Tensor, allocate, allocateUninitialized, checkSameDType, shapeSize, shapeString, type Shape } from '../tensor.js';
 
 /** A view with a new shape (one dimension may be -1). Shares storage with x. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -140,10 +140,12 @@ export function embedding(weight: Tensor, ids: Int32Array, idsShape: Shape = [id
   if (shapeSize(idsShape) !== ids.length) throw new RangeError(`embedding: ${ids.length} ids do not fill shape ${shapeString(idsShape)}`);
   const [V, D] = weight.shape;
   const nat = native();
-  const out = allocate(weight.dtype, ids.length * D);
+  const out = allocateUninitialized(weight.dtype, ids.length * D);
   nat.embedding(weight.data, ids, V, D, out);
   return record(new Tensor(out, [...idsShape, D]), 'embedding', [weight], (g) => {
-    const gw = allocate(weight.dtype, weight.size);
+    // Zeroed here rather than by the allocator, so a recycled buffer can serve (the token table's
+    // gradient is 100 MB of mostly zeros, freshly faulted in at every step otherwise).
+    const gw = allocateUninitialized(weight.dtype, weight.size).fill(0);
     nat.embeddingBackward(g, ids, V, D, gw);
     return [gw];
   });
