@@ -562,43 +562,69 @@ void PackedGemm(const GemmShape& s, float alpha, const float* A, const typename 
 // A(i, :) and B(j, :), so the kernel streams B's rows once, in place: an SR-row slice of B stays in
 // L1 while every RR-row group of A (L2 resident) meets it, each of the RR×SR accumulators gathers
 // 16 lanes of one dot product, and the lanes are summed once at the end of K.
+//
+// Two element types share the driver: float32 (16 k per step, FMA) and bf16 (32 k per step,
+// vdpbf16ps on pairs; A rounded to bf16 once per call, B given in bf16 — half the weight traffic).
 constexpr size_t kSkinnyMaxM = 96;
 constexpr int SR = 6;  // rows of B per slice
 constexpr int RR = 4;  // rows of A per register tile (RR×SR accumulators + RR A vectors + 1 B vector ≤ 32 zmm)
 
+struct SkinnyF32 {
+  using Elem = float;
+  static constexpr size_t kStep = 16;     // k values per 512-bit vector
+  static constexpr size_t kKBlock = 1024; // a slice of B (SR rows × 4 KB) stays in L1
+  static __m512 Load(const float* p) { return _mm512_loadu_ps(p); }
+  static __m512 LoadTail(const float* p, size_t n) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p); }
+  static __m512 Madd(__m512 acc, __m512 a, __m512 b) { return _mm512_fmadd_ps(a, b, acc); }
+};
+
+#if CLIPTS_BF16
+struct SkinnyBf16 {
+  using Elem = uint16_t;
+  static constexpr size_t kStep = 32;
+  static constexpr size_t kKBlock = 2048;
+  static __m512 Load(const uint16_t* p) { return _mm512_castsi512_ps(_mm512_loadu_si512(p)); }
+  static __m512 LoadTail(const uint16_t* p, size_t n) {
+    return _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(static_cast<__mmask32>((1ull << n) - 1), p));
+  }
+  static __m512 Madd(__m512 acc, __m512 a, __m512 b) {
+    return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh&>(a), reinterpret_cast<__m512bh&>(b));
+  }
+};
+#endif
+
 // `next`, if not null, is the next slice of B: its lines are prefetched along the k loop (B comes
 // from memory once per call, and waiting for it slice by slice cost half the time at one image).
-template <int R, int S>
-inline void SkinnyTile(size_t K, const float* A, size_t lda, const float* B, size_t ldb, float* C, size_t ldc,
-                       float alpha, float beta, const float* next) {
+template <class Kern, int R, int S>
+inline void SkinnyTile(size_t K, const typename Kern::Elem* A, size_t lda, const typename Kern::Elem* B, size_t ldb,
+                       float* C, size_t ldc, float alpha, float beta, const typename Kern::Elem* next) {
   __m512 acc[R][S];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < S; ++c) acc[r][c] = _mm512_setzero_ps();
   size_t k = 0;
-  for (; k + 16 <= K; k += 16) {
+  for (; k + Kern::kStep <= K; k += Kern::kStep) {
     // The empty asm statements keep each loaded vector in a register: left alone, GCC folds the
     // loads into the FMAs as memory operands (one load per FMA instead of one per vector), which
     // measured half the speed on this machine's Zen 5.
     __m512 a[R];
     for (int r = 0; r < R; ++r) {
-      a[r] = _mm512_loadu_ps(A + r * lda + k);
+      a[r] = Kern::Load(A + r * lda + k);
       __asm__("" : "+v"(a[r]));
     }
     if (next != nullptr)
       for (int c = 0; c < SR; ++c) _mm_prefetch(reinterpret_cast<const char*>(next + c * ldb + k), _MM_HINT_T0);
     for (int c = 0; c < S; ++c) {
-      __m512 b = _mm512_loadu_ps(B + c * ldb + k);
+      __m512 b = Kern::Load(B + c * ldb + k);
       __asm__("" : "+v"(b));
-      for (int r = 0; r < R; ++r) acc[r][c] = _mm512_fmadd_ps(a[r], b, acc[r][c]);
+      for (int r = 0; r < R; ++r) acc[r][c] = Kern::Madd(acc[r][c], a[r], b);
     }
   }
   if (k < K) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1);
     __m512 a[R];
-    for (int r = 0; r < R; ++r) a[r] = _mm512_maskz_loadu_ps(m, A + r * lda + k);
+    for (int r = 0; r < R; ++r) a[r] = Kern::LoadTail(A + r * lda + k, K - k);
     for (int c = 0; c < S; ++c) {
-      __m512 b = _mm512_maskz_loadu_ps(m, B + c * ldb + k);
-      for (int r = 0; r < R; ++r) acc[r][c] = _mm512_fmadd_ps(a[r], b, acc[r][c]);
+      __m512 b = Kern::LoadTail(B + c * ldb + k, K - k);
+      for (int r = 0; r < R; ++r) acc[r][c] = Kern::Madd(acc[r][c], a[r], b);
     }
   }
   for (int r = 0; r < R; ++r)
@@ -609,44 +635,47 @@ inline void SkinnyTile(size_t K, const float* A, size_t lda, const float* B, siz
     }
 }
 
-template <int S>
-inline void SkinnyRows(size_t M, size_t K, const float* A, size_t lda, const float* B, size_t ldb, float* C, size_t ldc,
-                       float alpha, float beta, const float* next) {
+template <class Kern, int S>
+inline void SkinnyRows(size_t M, size_t K, const typename Kern::Elem* A, size_t lda, const typename Kern::Elem* B,
+                       size_t ldb, float* C, size_t ldc, float alpha, float beta, const typename Kern::Elem* next) {
   size_t i = 0;
   // The first row group prefetches the next slice of B (the later ones find this one in L1).
   for (; i + RR <= M; i += RR)
-    SkinnyTile<RR, S>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, alpha, beta, i == 0 ? next : nullptr);
+    SkinnyTile<Kern, RR, S>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, alpha, beta, i == 0 ? next : nullptr);
   switch (M - i) {
-    case 3: SkinnyTile<3, S>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, alpha, beta, nullptr); break;
-    case 2: SkinnyTile<2, S>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, alpha, beta, nullptr); break;
-    case 1: SkinnyTile<1, S>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, alpha, beta, nullptr); break;
+    case 3: SkinnyTile<Kern, 3, S>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, alpha, beta, nullptr); break;
+    case 2: SkinnyTile<Kern, 2, S>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, alpha, beta, nullptr); break;
+    case 1: SkinnyTile<Kern, 1, S>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, alpha, beta, nullptr); break;
     default: break;
   }
 }
 
-void SkinnyGemmABt(const GemmShape& s, float alpha, const float* A, const float* B, float beta, float* C, bool parallel) {
+// C = alpha·A·Bᵀ + beta·C with A [M × K] (lda) and B [N × K] (ldb) of the kernel's element type.
+template <class Kern>
+void SkinnyGemmABt(const GemmShape& s, float alpha, const typename Kern::Elem* A, const typename Kern::Elem* B,
+                   float beta, float* C, bool parallel) {
+  using E = typename Kern::Elem;
   const size_t slices = (s.N + SR - 1) / SR;
-  // K is cut into blocks so that a slice of B (SR × kKBlock floats, 24 KB) stays in L1 and the
-  // rows of A in L2; later blocks accumulate into C.
-  constexpr size_t kKBlock = 1024;
+  // K is cut into blocks so that a slice of B stays in L1 and the rows of A in L2; later blocks
+  // accumulate into C.
   auto body = [&](size_t j0, size_t j1) {
     for (size_t j = j0; j < j1; ++j) {
       const size_t col = j * SR;
       float* c = C + col;
-      for (size_t k0 = 0; k0 < s.K; k0 += kKBlock) {
-        const size_t kc = std::min(kKBlock, s.K - k0);
-        const float* a = A + k0;
-        const float* b = B + col * s.ldb + k0;
+      for (size_t k0 = 0; k0 < s.K; k0 += Kern::kKBlock) {
+        const size_t kc = std::min(Kern::kKBlock, s.K - k0);
+        const E* a = A + k0;
+        const E* b = B + col * s.ldb + k0;
         const float bk = k0 == 0 ? beta : 1.0f;
         // Prefetch the next slice only when it is whole (SR rows exist to read).
-        const float* next = col + 2 * SR <= s.N ? b + SR * s.ldb : nullptr;
+        const E* next = col + 2 * SR <= s.N ? b + SR * s.ldb : nullptr;
         switch (std::min<size_t>(SR, s.N - col)) {
-          case 6: SkinnyRows<6>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
-          case 5: SkinnyRows<5>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
-          case 4: SkinnyRows<4>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
-          case 3: SkinnyRows<3>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
-          case 2: SkinnyRows<2>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
-          default: SkinnyRows<1>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
+          case 6: SkinnyRows<Kern, 6>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
+          case 5: SkinnyRows<Kern, 5>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
+          case 4: SkinnyRows<Kern, 4>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
+          case 3: SkinnyRows<Kern, 3>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
+          case 2: SkinnyRows<Kern, 2>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
+          default: SkinnyRows<Kern, 1>(s.M, kc, a, s.lda, b, s.ldb, c, s.ldc, alpha, bk, next); break;
         }
       }
     }
@@ -679,7 +708,7 @@ void Sgemm(const GemmShape& s, float alpha, const float* A, const float* B, floa
   if (s.K == 0) { ScaleC(s, beta, C); return; }
 #if CLIPTS_AVX512
   if (GemmKernelChoice() == 0 && CpuHasAvx512() && UseSkinny(s)) {
-    SkinnyGemmABt(s, alpha, A, B, beta, C, parallel);
+    SkinnyGemmABt<SkinnyF32>(s, alpha, A, B, beta, C, parallel);
     return;
   }
   if (GemmKernelChoice() == 0 && CpuHasAvx512() && UsePacked(s)) {
@@ -857,6 +886,15 @@ Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   if (M == 0 || N == 0) return env.Undefined();
   if (K == 0) { ScaleC(s, static_cast<float>(beta), C.data); return env.Undefined(); }
 #if CLIPTS_BF16
+  if (CpuHasBf16() && UseSkinny(s)) {
+    // A's few rows are rounded to bf16 once (the packed path rounds while packing).
+    uint16_t* a16 = Scratch<uint16_t>(0, M * K);
+    for (size_t r = 0; r < M; ++r) ToBf16Range(A.data + r * lda, a16 + r * K, K);
+    GemmShape w = s;
+    w.lda = K;
+    SkinnyGemmABt<SkinnyBf16>(w, static_cast<float>(alpha), a16, B.data, static_cast<float>(beta), C.data, true);
+    return env.Undefined();
+  }
   if (CpuHasBf16()) {
     PackedGemm<Bf16Kernel>(s, static_cast<float>(alpha), A.data, B.data, static_cast<float>(beta), C.data, true);
     return env.Undefined();

@@ -151,7 +151,9 @@ test('toBf16 / fromBf16: round to nearest even, specials, exact widening', () =>
 });
 
 test('gemmBf16: matches a float64 product of the bf16-rounded inputs; error vs fp32 inputs is bf16-sized', () => {
-  for (const [M, N, K] of [[5, 7, 3], [1, 1, 1], [67, 97, 131], [40, 64, 600]]) {
+  // [67, 97, 131], [40, 64, 600], [3, 13, 2100] and [96, 6, 64] take the skinny path with ta = false, tb = true
+  // (row, slice and K tails; more than one 2048-deep K block).
+  for (const [M, N, K] of [[5, 7, 3], [1, 1, 1], [67, 97, 131], [40, 64, 600], [3, 13, 2100], [96, 6, 64]]) {
     for (const [ta, tb] of [[false, true], [false, false], [true, true], [true, false]] as const) {
       const rand = ref.rng(M * 31 + N * 7 + K);
       const A = Float32Array.from(ref.randArray(M * K, rand));
