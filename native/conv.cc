@@ -26,7 +26,8 @@
 // micro-kernel and a fused epilogue), except for wide kernels (patch embedding), which stay here.
 // conv2dBatchNorm is the inference fusion conv → batch norm (running statistics) → [+ residual]
 // → [ReLU]; elsewhere (float64, no AVX-512, wide kernels) it runs the conv here and the epilogue
-// as one more pass with the same arithmetic.
+// as one more pass with the same arithmetic. 3×3 stride-1 pad-1 float32 convs on large enough
+// inputs go to winograd.h (F(2×2, 3×3), same fused epilogue) instead of conv_fast.h.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -37,6 +38,7 @@
 #include <vector>
 
 #include "conv_fast.h"
+#include "winograd.h"
 #include "conv_util.h"
 
 namespace clipts {
@@ -638,6 +640,10 @@ void ConvForwardPost(const Geom& g, const T* x, const T* w, const T* bias, const
       e.shift = ep.shift;
       e.residual = ep.residual;
       e.relu = ep.relu;
+      if (winograd::Use(f)) {
+        winograd::Forward(f, x, w, out, e);
+        return;
+      }
       conv_fast::Forward(f, x, w, out, e);
       return;
     }

@@ -23,8 +23,16 @@ class Pool {
 
   void Resize(int threads) {
     Stop();
-    stop_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { Loop(i); });
+    size_t current;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = false;
+      current = generation_;
+    }
+    // A new worker must start from the current generation: starting from 0 it would take the
+    // last (finished) round for a new one, run it and decrement pending_ a second time, so a later
+    // Run could return while a worker was still inside its task, or never see pending_ reach 0.
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, current] { Loop(current); });
   }
 
   void Run(size_t chunks, const std::function<void(size_t)>& task) {
@@ -52,8 +60,7 @@ class Pool {
     }
   }
 
-  void Loop(int) {
-    size_t seen = 0;
+  void Loop(size_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mu_);
