@@ -202,9 +202,24 @@ bool GetDecodeArgs(const Napi::CallbackInfo& info, DecodeArgs* a) {
   return true;
 }
 
-// Header pass plus the size checks shared by both decode entry points. Returns false with
-// `failure`/`message` describing why the bytes cannot be decoded.
-bool Prepare(const DecodeArgs& a, Session* s, size_t* outSize, Failure* failure, std::string* message) {
+// A plain Uint8Array (not a Buffer, whose slice() would not copy) over uninitialised memory. When
+// it cannot be had (Node's size limit, out of memory) the reason goes to `message`.
+bool NewBytes(Napi::Env env, const Header& h, size_t n, Napi::Uint8Array* out, std::string* message) {
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, n);
+  if (env.IsExceptionPending()) {
+    Napi::Error e = env.GetAndClearPendingException();
+    *message = "cannot allocate " + std::to_string(n) + " bytes for " + std::to_string(h.width) + "x" +
+               std::to_string(h.height) + " pixels: " + e.Message();
+    return false;
+  }
+  *out = Napi::Uint8Array::New(env, n, buf.ArrayBuffer(), buf.ByteOffset());
+  return true;
+}
+
+// Header pass, the size checks and the output array, shared by both decode entry points. Returns
+// false with `failure`/`message` describing why the bytes cannot be decoded.
+bool Prepare(Napi::Env env, const DecodeArgs& a, Session* s, Napi::Uint8Array* out, Failure* failure,
+             std::string* message) {
   if (!DecodeCore(s, a.bytes.data, a.bytes.length, a.outSpace, nullptr, 0, nullptr)) {
     *failure = s->err.failure;
     *message = s->err.message;
@@ -218,21 +233,10 @@ bool Prepare(const DecodeArgs& a, Session* s, size_t* outSize, Failure* failure,
                std::to_string(static_cast<uint64_t>(a.maxPixels));
     return false;
   }
-  *outSize = static_cast<size_t>(pixels) * a.outComponents;
-  return true;
-}
-
-// A plain Uint8Array (not a Buffer, whose slice() would not copy) over uninitialised memory. When
-// it cannot be had (Node's size limit, out of memory) the reason goes to `message`.
-bool NewBytes(Napi::Env env, const Header& h, size_t n, Napi::Uint8Array* out, std::string* message) {
-  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, n);
-  if (env.IsExceptionPending()) {
-    Napi::Error e = env.GetAndClearPendingException();
-    *message = "cannot allocate " + std::to_string(n) + " bytes for " + std::to_string(h.width) + "x" +
-               std::to_string(h.height) + " pixels: " + e.Message();
+  if (!NewBytes(env, s->header, static_cast<size_t>(pixels) * a.outComponents, out, message)) {
+    *failure = Failure::TooLarge;
     return false;
   }
-  *out = Napi::Uint8Array::New(env, n, buf.ArrayBuffer(), buf.ByteOffset());
   return true;
 }
 
@@ -261,20 +265,15 @@ Napi::Value JsJpegDecode(const Napi::CallbackInfo& info) {
   DecodeArgs a;
   if (!GetDecodeArgs(info, &a)) return env.Undefined();
   Session s;
-  size_t outSize = 0;
+  Napi::Uint8Array out;
   Failure failure = Failure::None;
   std::string message;
-  if (!Prepare(a, &s, &outSize, &failure, &message)) {
+  if (!Prepare(env, a, &s, &out, &failure, &message)) {
     MakeError(env, failure, message).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Uint8Array out;
-  if (!NewBytes(env, s.header, outSize, &out, &message)) {
-    MakeError(env, Failure::TooLarge, message).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
   const Header header = s.header;
-  if (!DecodeCore(&s, a.bytes.data, a.bytes.length, a.outSpace, BytesOf(out), outSize, &header)) {
+  if (!DecodeCore(&s, a.bytes.data, a.bytes.length, a.outSpace, BytesOf(out), out.ByteLength(), &header)) {
     MakeError(env, s.err.failure, s.err.message).ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -326,16 +325,10 @@ Napi::Value JsJpegDecodeAsync(const Napi::CallbackInfo& info) {
   DecodeArgs a;
   if (!GetDecodeArgs(info, &a)) return env.Undefined();
   Session s;
-  size_t outSize = 0;
+  Napi::Uint8Array out;
   Failure failure = Failure::None;
   std::string message;
-  Napi::Uint8Array out;
-  bool ok = Prepare(a, &s, &outSize, &failure, &message);
-  if (ok && !NewBytes(env, s.header, outSize, &out, &message)) {
-    ok = false;
-    failure = Failure::TooLarge;
-  }
-  if (!ok) {
+  if (!Prepare(env, a, &s, &out, &failure, &message)) {
     Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
     d.Reject(MakeError(env, failure, message).Value());
     return d.Promise();

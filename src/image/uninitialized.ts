@@ -2,11 +2,12 @@
 //
 // `new Float32Array(n)` asks for zeroed memory, which for multi-megabyte batches usually means
 // fresh pages from the kernel, faulted in one by one on first write; on some virtualised machines
-// that costs more than preprocessing the images. `Buffer.allocUnsafeSlow` takes plain malloc'd
-// memory (its own ArrayBuffer, not Node's shared pool, so it can be transferred), which the C
-// library can recycle from earlier batches.
+// that costs more than preprocessing the images. The tensor library's `uninitializedBuffer` takes
+// plain malloc'd memory (its own ArrayBuffer, so it can be transferred), which the C library can
+// recycle from earlier batches, or a buffer recycled by the tensor code.
+import { uninitializedBuffer } from '../tensor/buffer-pool.js';
 
 /** A Float32Array of `length` elements with unspecified contents; the caller writes every element. */
 export function uninitializedFloat32(length: number): Float32Array {
-  return new Float32Array(Buffer.allocUnsafeSlow(length * 4).buffer as ArrayBuffer, 0, length);
+  return new Float32Array(uninitializedBuffer(length * 4), 0, length);
 }

@@ -1,8 +1,7 @@
 // OpenAI's ModifiedResNet image tower: a 3-convolution stem, bottleneck stages that downsample by
 // average pooling (anti-aliasing) instead of strided convolutions, and attention pooling.
 import {
-  add, attention, avgPool2d, batchNorm, cat, conv2d, conv2dBatchNorm, linear, meanSpatial, narrow, recycle, relu, reshape,
-  transpose, type Tensor,
+  add, attention, avgPool2d, cat, conv2dBatchNorm, linear, meanSpatial, narrow, recycle, reshape, transpose, type Tensor,
 } from '../tensor/index.js';
 import type { ResNetConfig } from './config.js';
 import type { ActivationHook, ParamStore } from './params.js';
@@ -20,15 +19,11 @@ interface ConvBnTail {
  */
 function convBn(p: ParamStore, conv: string, bn: string, x: Tensor, stride: number, padding: number, training: boolean,
   tail: ConvBnTail = {}): Tensor {
-  const w = p.get(`${conv}.weight`);
   const state = {
     weight: p.get(`${bn}.weight`), bias: p.get(`${bn}.bias`),
     runningMean: p.get(`${bn}.running_mean`), runningVar: p.get(`${bn}.running_var`),
   };
-  if (!training) return conv2dBatchNorm(x, w, null, state, { stride, padding, residual: tail.residual, relu: tail.relu });
-  let y = batchNorm(conv2d(x, w, null, { stride, padding }), state, training);
-  if (tail.residual !== undefined) y = add(y, tail.residual);
-  return tail.relu === true ? relu(y) : y;
+  return conv2dBatchNorm(x, p.get(`${conv}.weight`), null, state, { stride, padding, training, residual: tail.residual, relu: tail.relu });
 }
 
 // At inference every intermediate is handed back (`recycle`, a no-op while gradients are recorded)

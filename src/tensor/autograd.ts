@@ -83,11 +83,6 @@ export function record(output: Tensor, op: string, inputs: (Tensor | null)[], ba
   return output;
 }
 
-/** Whether another input gradient than the i-th views the same buffer as `gi`. */
-function sharesBuffer(inputGrads: (FloatArray | null)[], gi: FloatArray, i: number): boolean {
-  return inputGrads.some((other, j) => j !== i && other != null && other.buffer === gi.buffer);
-}
-
 function accumulate(target: FloatArray | undefined, grad: FloatArray): FloatArray {
   if (target === undefined) return grad;
   native().add(target, grad, target);
@@ -152,10 +147,10 @@ export function backward(root: Tensor, gradient?: Tensor | FloatArray, options: 
       throw new Error(`backward(): the graph through op "${n.op}" was already freed; pass { retainGraph: true } to the first backward()`);
     }
     const inputGrads = n.backward(g, options.retainGraph !== true);
-    // Buffers still in use after this node: its input gradients (which may view one buffer, or
-    // be `g` itself). Any other gradient buffer that dies here goes back to the pool.
-    const live = new Set<ArrayBufferLike>();
-    for (const gi of inputGrads) if (gi != null) live.add(gi.buffer);
+    // Buffers still in use after this node: its input gradients (several may view one buffer, or
+    // one may be `g` itself). Any other gradient buffer that dies here goes back to the pool.
+    const views = new Map<ArrayBufferLike, number>();
+    for (const gi of inputGrads) if (gi != null) views.set(gi.buffer, (views.get(gi.buffer) ?? 0) + 1);
     for (let i = 0; i < n.inputs.length; i++) {
       const t = n.inputs[i];
       const gi = inputGrads[i];
@@ -167,9 +162,9 @@ export function backward(root: Tensor, gradient?: Tensor | FloatArray, options: 
       const sum = accumulate(target, gi);
       if (t.node !== null) grads.set(t.node, sum);
       else t.grad = new Tensor(sum, t.shape);
-      if (sum !== gi && !sharesBuffer(inputGrads, gi, i)) recycleArray(gi); // added into another buffer
+      if (sum !== gi && views.get(gi.buffer) === 1) recycleArray(gi); // added into another buffer
     }
-    if (!live.has(g.buffer) && g !== seed) recycleArray(g);
+    if (!views.has(g.buffer) && g !== seed) recycleArray(g);
     if (options.retainGraph !== true) {
       n.backward = null;
       n.inputs = [];

@@ -28,11 +28,20 @@ const free = new Map<number, ArrayBuffer[]>();
 let pooledBytes = 0;
 
 /** A released buffer of exactly `bytes` bytes, if one is waiting. */
-export function takePooledBuffer(bytes: number): ArrayBuffer | undefined {
+function takePooledBuffer(bytes: number): ArrayBuffer | undefined {
   const list = free.get(bytes);
   const buffer = list?.pop();
   if (buffer !== undefined) pooledBytes -= bytes;
   return buffer;
+}
+
+/**
+ * `bytes` of storage with unspecified contents: a released buffer of that size if one is waiting,
+ * else plain malloc'd memory from `Buffer.allocUnsafeSlow` (its own ArrayBuffer, not Node's shared
+ * pool, so it can be transferred to another thread).
+ */
+export function uninitializedBuffer(bytes: number): ArrayBuffer {
+  return takePooledBuffer(bytes) ?? Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
 }
 
 /**

@@ -6,7 +6,7 @@
 // shares storage. That keeps every kernel simple and the backend interface narrow.
 import type { FloatArray } from './native.js';
 import type { GradNode } from './autograd.js';
-import { takePooledBuffer } from './buffer-pool.js';
+import { uninitializedBuffer } from './buffer-pool.js';
 
 export type DType = 'float32' | 'float64';
 
@@ -31,21 +31,20 @@ export function allocate(dtype: DType, n: number): FloatArray {
  * Storage with unspecified contents, for an output that a kernel overwrites entirely right away.
  * `new Float32Array(n)` asks for zeroed memory, which for multi-megabyte activations means fresh
  * pages from the kernel, faulted in one by one on first write (tens of µs each on virtual
- * machines) plus a memset; `Buffer.allocUnsafeSlow` takes plain malloc'd memory (its own
- * ArrayBuffer, not Node's shared pool) that the C library recycles from freed activations. A buffer
- * handed back with `recycle` (buffer-pool.ts) is reused first.
+ * machines) plus a memset; `uninitializedBuffer` (buffer-pool.ts) reuses a buffer handed back with
+ * `recycle`, else takes plain malloc'd memory that the C library recycles from freed activations.
  */
 export function allocateUninitialized(dtype: DType, n: number): FloatArray {
   const bytesPer = dtype === 'float32' ? 4 : 8;
   if (n < 4096) return allocate(dtype, n); // small arrays: V8's own allocation is cheaper
-  const buffer = takePooledBuffer(n * bytesPer) ?? Buffer.allocUnsafeSlow(n * bytesPer).buffer as ArrayBuffer;
+  const buffer = uninitializedBuffer(n * bytesPer);
   return dtype === 'float32' ? new Float32Array(buffer, 0, n) : new Float64Array(buffer, 0, n);
 }
 
 /** The same for bfloat16 bit patterns (the bf16 copies of activations kept for backward). */
 export function allocateUninitializedBf16(n: number): Uint16Array {
   if (n < 8192) return new Uint16Array(n);
-  return new Uint16Array(takePooledBuffer(n * 2) ?? Buffer.allocUnsafeSlow(n * 2).buffer as ArrayBuffer, 0, n);
+  return new Uint16Array(uninitializedBuffer(n * 2), 0, n);
 }
 
 function checkShape(shape: Shape): void {

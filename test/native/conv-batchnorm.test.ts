@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native, type FloatArray } from '../../src/tensor/native.js';
 import { conv2dRef } from './reference-conv.js';
+import { withThreads } from './reference.js';
 
 const nb = native();
 
@@ -20,16 +21,6 @@ function rand(n: number, seed: number, T: Ctor, lo = -1, hi = 1): FloatArray {
     out[i] = lo + (s / 4294967296) * (hi - lo);
   }
   return out;
-}
-
-function withThreads<R>(n: number, fn: () => R): R {
-  const before = nb.getThreads();
-  nb.setThreads(n);
-  try {
-    return fn();
-  } finally {
-    nb.setThreads(before);
-  }
 }
 
 /** Largest |a − b| / max(1, |b|). */

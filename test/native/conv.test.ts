@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native, type FloatArray } from '../../src/tensor/native.js';
 import { conv2dRef } from './reference-conv.js';
+import { withThreads } from './reference.js';
 
 const nb = native();
 
@@ -52,16 +53,6 @@ interface Case {
 
 function outSize(c: Case): [number, number] {
   return [Math.floor((c.H + 2 * c.pad - c.kh) / c.stride) + 1, Math.floor((c.W + 2 * c.pad - c.kw) / c.stride) + 1];
-}
-
-function withThreads<R>(n: number, fn: () => R): R {
-  const before = nb.getThreads();
-  nb.setThreads(n);
-  try {
-    return fn();
-  } finally {
-    nb.setThreads(before);
-  }
 }
 
 function runForward(c: Case, Ctor: Float32ArrayConstructor | Float64ArrayConstructor, seed: number) {

@@ -3,10 +3,23 @@
 // other tests may reuse them. Also: a seeded PRNG, closeness assertions and central finite
 // differences for checking backward kernels.
 import assert from 'node:assert/strict';
+import { native } from '../../src/tensor/native.js';
 
 export type Arr = ArrayLike<number>;
 
 // ---- test utilities ------------------------------------------------------------------------
+
+/** Runs fn with the native thread pool at n threads, restoring the previous count after. */
+export function withThreads<R>(n: number, fn: () => R): R {
+  const nb = native();
+  const before = nb.getThreads();
+  nb.setThreads(n);
+  try {
+    return fn();
+  } finally {
+    nb.setThreads(before);
+  }
+}
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
 export function rng(seed: number): () => number {

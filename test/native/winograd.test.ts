@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native } from '../../src/tensor/native.js';
 import { conv2dRef } from './reference-conv.js';
+import { withThreads } from './reference.js';
 
 const nb = native();
 
@@ -29,16 +30,6 @@ function withEnv<R>(value: string, fn: () => R): R {
   } finally {
     if (before === undefined) delete process.env.CLIP_TS_WINOGRAD;
     else process.env.CLIP_TS_WINOGRAD = before;
-  }
-}
-
-function withThreads<R>(n: number, fn: () => R): R {
-  const before = nb.getThreads();
-  nb.setThreads(n);
-  try {
-    return fn();
-  } finally {
-    nb.setThreads(before);
   }
 }
 

@@ -10,20 +10,31 @@ export interface Conv2dOptions {
   padding?: number;
 }
 
-/** 2-D convolution: x [N, C, H, W], weight [O, C, kh, kw], bias [O] or null → [N, O, Ho, Wo]. */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
-  checkSameDType('conv2d', x, weight);
+/** A convolution's sizes, checked: the input, the weight, stride and padding, and the output. */
+interface ConvGeometry {
+  N: number; C: number; H: number; W: number; O: number; kh: number; kw: number;
+  stride: number; pad: number; Ho: number; Wo: number;
+}
+
+function convGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): ConvGeometry {
+  checkSameDType(op, x, weight);
   const stride = opts.stride ?? 1;
   const pad = opts.padding ?? 0;
   if (x.rank !== 4 || weight.rank !== 4 || x.dim(1) !== weight.dim(1)) {
-    throw new RangeError(`conv2d: shape mismatch: input ${shapeString(x.shape)} vs weight ${shapeString(weight.shape)} (need [N, C, H, W] and [O, C, kh, kw])`);
+    throw new RangeError(`${op}: shape mismatch: input ${shapeString(x.shape)} vs weight ${shapeString(weight.shape)} (need [N, C, H, W] and [O, C, kh, kw])`);
   }
   const [N, C, H, W] = x.shape;
   const [O, , kh, kw] = weight.shape;
-  if (bias !== null && bias.size !== O) throw new RangeError(`conv2d: shape mismatch: bias ${shapeString(bias.shape)} vs weight ${shapeString(weight.shape)}`);
+  if (bias !== null && bias.size !== O) throw new RangeError(`${op}: shape mismatch: bias ${shapeString(bias.shape)} vs weight ${shapeString(weight.shape)}`);
   const Ho = Math.floor((H + 2 * pad - kh) / stride) + 1;
   const Wo = Math.floor((W + 2 * pad - kw) / stride) + 1;
-  if (Ho < 1 || Wo < 1) throw new RangeError(`conv2d: kernel ${kh}x${kw} does not fit input ${shapeString(x.shape)} with padding ${pad}`);
+  if (Ho < 1 || Wo < 1) throw new RangeError(`${op}: kernel ${kh}x${kw} does not fit input ${shapeString(x.shape)} with padding ${pad}`);
+  return { N, C, H, W, O, kh, kw, stride, pad, Ho, Wo };
+}
+
+/** 2-D convolution: x [N, C, H, W], weight [O, C, kh, kw], bias [O] or null → [N, O, Ho, Wo]. */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+  const { N, C, H, W, O, kh, kw, stride, pad, Ho, Wo } = convGeometry('conv2d', x, weight, bias, opts);
   const nat = native();
   const out = allocateUninitialized(x.dtype, N * O * Ho * Wo); // every element is written
   nat.conv2d(x.data, weight.data, bias?.data ?? null, out, N, C, H, W, O, kh, kw, stride, pad);
@@ -106,41 +117,34 @@ export interface ConvBatchNormOptions extends Conv2dOptions {
   residual?: Tensor | null;
   relu?: boolean;
   eps?: number;
+  /** Batch statistics (updating the running ones), as `batchNorm(…, true)`: always the separate ops. */
+  training?: boolean;
 }
 
 /**
- * Inference-mode conv → batch norm (running statistics) → [+ residual] → [ReLU]:
- * relu((conv2d(x, weight, bias) − runningMean)·weight_bn/√(runningVar + eps) + bias_bn + residual).
- * Without gradients it is one native kernel (the batch norm, residual and ReLU are applied to each
- * output tile as the convolution produces it, instead of three more passes over memory), with the
- * same arithmetic as the separate ops. When a gradient must be recorded it runs those separate ops.
+ * conv → batch norm → [+ residual] → [ReLU]:
+ * relu((conv2d(x, weight, bias) − mean)·weight_bn/√(var + eps) + bias_bn + residual).
+ * In inference (running statistics, no gradient recorded) it is one native kernel: the batch norm,
+ * residual and ReLU are applied to each output tile as the convolution produces it, instead of three
+ * more passes over memory, with the same arithmetic as the separate ops. In training mode, or when a
+ * gradient must be recorded, it runs those separate ops.
  */
 export function conv2dBatchNorm(x: Tensor, weight: Tensor, bias: Tensor | null, bn: BatchNormState,
   opts: ConvBatchNormOptions = {}): Tensor {
   const residual = opts.residual ?? null;
   const eps = opts.eps ?? 1e-5;
   const doRelu = opts.relu ?? false;
-  if (needsGrad(x, weight, bias, bn.weight, bn.bias, residual)) {
-    let y = batchNorm(conv2d(x, weight, bias, opts), bn, false, 0.1, eps);
+  const training = opts.training ?? false;
+  if (training || needsGrad(x, weight, bias, bn.weight, bn.bias, residual)) {
+    let y = batchNorm(conv2d(x, weight, bias, opts), bn, training, 0.1, eps);
     if (residual !== null) y = add(y, residual);
     return doRelu ? relu(y) : y;
   }
-  checkSameDType('conv2dBatchNorm', x, weight);
+  const { N, C, H, W, O, kh, kw, stride, pad, Ho, Wo } = convGeometry('conv2dBatchNorm', x, weight, bias, opts);
   checkSameDType('conv2dBatchNorm', x, bn.weight);
-  const stride = opts.stride ?? 1;
-  const pad = opts.padding ?? 0;
-  if (x.rank !== 4 || weight.rank !== 4 || x.dim(1) !== weight.dim(1)) {
-    throw new RangeError(`conv2dBatchNorm: shape mismatch: input ${shapeString(x.shape)} vs weight ${shapeString(weight.shape)} (need [N, C, H, W] and [O, C, kh, kw])`);
-  }
-  const [N, C, H, W] = x.shape;
-  const [O, , kh, kw] = weight.shape;
-  if (bias !== null && bias.size !== O) throw new RangeError(`conv2dBatchNorm: shape mismatch: bias ${shapeString(bias.shape)} vs weight ${shapeString(weight.shape)}`);
   for (const [name, t] of [['weight', bn.weight], ['bias', bn.bias], ['runningMean', bn.runningMean], ['runningVar', bn.runningVar]] as const) {
     if (t.size !== O) throw new RangeError(`conv2dBatchNorm: batch norm ${name} ${shapeString(t.shape)} does not match ${O} output channels`);
   }
-  const Ho = Math.floor((H + 2 * pad - kh) / stride) + 1;
-  const Wo = Math.floor((W + 2 * pad - kw) / stride) + 1;
-  if (Ho < 1 || Wo < 1) throw new RangeError(`conv2dBatchNorm: kernel ${kh}x${kw} does not fit input ${shapeString(x.shape)} with padding ${pad}`);
   const shape = [N, O, Ho, Wo];
   if (residual !== null) {
     checkSameDType('conv2dBatchNorm', x, residual);
